@@ -288,7 +288,14 @@ final class ExprCompiler {
                 if (r == null) {
                   return null;
                 }
-                terms.add(r);
+                // CEL balances a && b && c into a tree; flat is easier to read in SQL and audit
+                if (f.equals("_&&_") && r instanceof RowExpr.And and) {
+                  terms.addAll(and.terms());
+                } else if (f.equals("_||_") && r instanceof RowExpr.Or or) {
+                  terms.addAll(or.terms());
+                } else {
+                  terms.add(r);
+                }
               }
               return f.equals("_&&_") ? new RowExpr.And(terms) : new RowExpr.Or(terms);
             }
@@ -320,7 +327,9 @@ final class ExprCompiler {
         return fail(e, "compares two columns; " + SUBSET);
       }
       if (!leftIsColumn && !rightIsColumn) {
-        return fail(mentionsRow(left) ? left : right, SUBSET);
+        CelExpr bad = mentionsRow(left) ? left : right;
+        return fail(bad, bad.getKind() == CelExpr.ExprKind.Kind.CALL
+            ? "'" + displayFunction(bad.call().function()) + "' is " + SUBSET : SUBSET);
       }
       CelExpr colExpr = leftIsColumn ? left : right;
       CelExpr valueExpr = leftIsColumn ? right : left;
