@@ -59,6 +59,10 @@ public final class AuditJson {
     return WRITER.writeValueAsBytes(event.withoutLinks());
   }
 
+  static JsonMapper mapper() {
+    return MAPPER;
+  }
+
   static String utf8(byte[] bytes) {
     return new String(bytes, StandardCharsets.UTF_8);
   }

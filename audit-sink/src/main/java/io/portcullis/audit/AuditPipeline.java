@@ -1,0 +1,631 @@
+package io.portcullis.audit;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * The gateway's audit emitter: one per gateway instance, i.e. one hash chain ({@code chain_id}).
+ *
+ * <p>{@link #emit} only enqueues (a lock-free MPSC queue) and never blocks. One drain thread, owned by the pipeline and
+ * never a Reactor thread, takes events in emission order, assigns {@code seq} and the hash chain, batches them (up to
+ * {@code batchSize}, or {@code batchInterval} after the first event, or at once when a {@link #durable} caller waits),
+ * and writes each batch to the sink. When the sink fails, times out, or falls behind (more than
+ * {@code queueCapacity} events waiting), batches go to the fsync'd spill file instead; the sink is probed with
+ * back-off by replaying the spill file in order, and once it is empty batches go to the sink again. No event is
+ * dropped: the queue is unbounded beyond {@code queueCapacity} (the bound only decides when to spill), and a batch that
+ * neither the sink nor the spill file accepts is retried before anything newer.
+ *
+ * <p>Signed checkpoints are stored every {@code checkpointEvery} events or {@code checkpointInterval}, only over
+ * events already in the sink (never over spilled ones).
+ */
+public final class AuditPipeline implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(AuditPipeline.class);
+  private static final Pattern CHAIN_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+  private static final int NEW = 0;
+  private static final int STARTING = 1;
+  private static final int RUNNING = 2;
+  private static final int CLOSING = 3;
+  private static final int CLOSED = 4;
+
+  private final AuditSink sink;
+  private final ChainHeadSource headSource;
+  private final String chainId;
+  private final SpillFile spill;
+  private final int batchSize;
+  private final long batchIntervalNanos;
+  private final int queueCapacity;
+  private final Duration sinkTimeout;
+  private final Duration probeMin;
+  private final Duration probeMax;
+  private final Duration closeTimeout;
+  private final CheckpointSigner signer;
+  private final CheckpointStore checkpointStore;
+  private final int checkpointEvery;
+  private final long checkpointIntervalNanos;
+  private final Clock clock;
+
+  private final ConcurrentLinkedQueue<Entry> queue = new ConcurrentLinkedQueue<>();
+  private final AtomicLong queued = new AtomicLong();
+  private final AtomicLong written = new AtomicLong();
+  private final AtomicLong spilled = new AtomicLong();
+  private final AtomicLong replayed = new AtomicLong();
+  private final AtomicLong checkpoints = new AtomicLong();
+  private final AtomicInteger state = new AtomicInteger(NEW);
+  private volatile long spillBacklog;
+  private volatile boolean sinkHealthy = true;
+  private volatile long oldestPendingNanos;
+  private volatile long lastSeq;
+  private volatile boolean stranded;
+  private volatile boolean sleeping;
+  private volatile Thread drainer;
+
+  // drain-thread state (published to the thread by Thread.start)
+  private HashChain chain;
+  private boolean spilling;
+  private long nextProbeNanos;
+  private Duration probeDelay;
+  private List<Entry> strandedBatch;
+  private long persistedSeq;
+  private String persistedHash;
+  private long checkpointSeq;
+  private long lastCheckpointNanos;
+
+  private AuditPipeline(Builder b) {
+    this.sink = b.sink;
+    this.headSource = b.headSource != null ? b.headSource : b.sink instanceof ChainHeadSource h ? h : null;
+    this.chainId = b.chainId;
+    this.spill = new SpillFile(b.spillDirectory.resolve("audit-spill-" + b.chainId + ".jsonl"));
+    this.batchSize = b.batchSize;
+    this.batchIntervalNanos = b.batchInterval.toNanos();
+    this.queueCapacity = b.queueCapacity;
+    this.sinkTimeout = b.sinkTimeout;
+    this.probeMin = b.probeInterval;
+    this.probeMax = b.maxProbeInterval;
+    this.closeTimeout = b.closeTimeout;
+    this.signer = b.signer;
+    this.checkpointStore = b.checkpointStore;
+    this.checkpointEvery = b.checkpointEvery;
+    this.checkpointIntervalNanos = b.checkpointInterval.toNanos();
+    this.clock = b.clock;
+    this.probeDelay = probeMin;
+  }
+
+  /**
+   * @param sink where batches go; if it is a {@link ChainHeadSource} (PostgreSQL) a restart continues its chain
+   * @param chainId this gateway instance's chain, stable across its restarts (e.g. the pod name)
+   * @param spillDirectory a local directory on persistent disk for the spill file
+   */
+  public static Builder builder(AuditSink sink, String chainId, Path spillDirectory) {
+    return new Builder(sink, chainId, spillDirectory);
+  }
+
+  public String chainId() {
+    return chainId;
+  }
+
+  /**
+   * Finds where the chain continues (the spill file's last event, else the sink's head, else genesis) and starts the
+   * drain thread. Events emitted before wait in the queue. Errors (sink head unreadable) leave it startable again.
+   */
+  public Mono<Void> start() {
+    return Mono.defer(() -> {
+      if (!state.compareAndSet(NEW, STARTING)) {
+        return Mono.error(new IllegalStateException("pipeline " + chainId + " already started"));
+      }
+      Mono<Optional<AuditEvent>> spillHead = Mono.fromCallable(() -> Optional.ofNullable(spill.open()))
+          .subscribeOn(Schedulers.boundedElastic());
+      Mono<Optional<ChainHead>> sinkHead = headSource == null ? Mono.just(Optional.empty())
+          : headSource.head(chainId).map(Optional::of).defaultIfEmpty(Optional.empty());
+      Mono<Long> lastCheckpoint = signer == null || checkpointStore == null ? Mono.just(0L)
+          : checkpointStore.latest(chainId).map(AuditCheckpoint::seq).defaultIfEmpty(0L);
+      return Mono.zip(spillHead, sinkHead, lastCheckpoint)
+          .doOnNext(t -> begin(t.getT1().orElse(null), t.getT2().orElse(null), t.getT3()))
+          .doOnError(e -> state.set(NEW))
+          .then();
+    });
+  }
+
+  private void begin(AuditEvent spillLast, ChainHead sinkHead, long lastCheckpointSeq) {
+    ChainHead head = sinkHead != null ? sinkHead : ChainHead.genesis(chainId);
+    if (spillLast != null && spillLast.seq() != null && spillLast.seq() > head.seq()) {
+      head = new ChainHead(chainId, spillLast.seq(), spillLast.hash());
+    }
+    chain = new HashChain(chainId, head.seq(), head.hash());
+    lastSeq = head.seq();
+    persistedSeq = sinkHead == null ? 0 : sinkHead.seq();
+    persistedHash = sinkHead == null ? null : sinkHead.hash();
+    checkpointSeq = lastCheckpointSeq;
+    lastCheckpointNanos = System.nanoTime();
+    spillBacklog = spill.pending();
+    spilling = spill.pending() > 0;
+    nextProbeNanos = System.nanoTime();
+    if (spilling) {
+      log.info("audit chain {}: {} spilled events to replay from {}", chainId, spill.pending(), spill.path());
+    }
+    Thread t = new Thread(this::drainLoop, "portcullis-audit-" + chainId);
+    t.setDaemon(true);
+    drainer = t;
+    state.set(RUNNING);
+    t.start();
+  }
+
+  /** Queues the event; returns at once. The pipeline sets chain_id, seq, prev_hash and hash. */
+  public void emit(AuditEvent event) {
+    enqueue(new Entry(Objects.requireNonNull(event, "event"), null, System.nanoTime()));
+  }
+
+  /**
+   * Emits the event now, and completes when it is written to the sink or fsync'd in the spill file; errors with
+   * {@link AuditUnavailableException} when neither can take it (tier 2 then fails closed; the event is still kept and
+   * retried). Completes on a parallel scheduler, never on the drain thread. Callers should still apply a timeout.
+   */
+  public Mono<Void> durable(AuditEvent event) {
+    Sinks.One<Void> done = Sinks.one();
+    enqueue(new Entry(Objects.requireNonNull(event, "event"), done, System.nanoTime()));
+    if (stranded) {
+      done.tryEmitError(new AuditUnavailableException("audit sink and spill file both unavailable", null));
+    }
+    return done.asMono().publishOn(Schedulers.parallel());
+  }
+
+  /** Completes when every event emitted before this call is in the sink or the spill file. */
+  public Mono<Void> flush() {
+    Sinks.One<Void> done = Sinks.one();
+    enqueue(new Entry(null, done, System.nanoTime()));
+    return done.asMono().publishOn(Schedulers.parallel());
+  }
+
+  private void enqueue(Entry entry) {
+    if (state.get() >= CLOSING) {
+      throw new IllegalStateException("audit pipeline " + chainId + " is closed");
+    }
+    queue.offer(entry);
+    queued.incrementAndGet();
+    wake();
+  }
+
+  private void wake() {
+    Thread t = drainer;
+    if (t != null && sleeping) {
+      LockSupport.unpark(t);
+    }
+  }
+
+  public AuditStats stats() {
+    long now = System.nanoTime();
+    long oldest = oldestPendingNanos;
+    Entry head = queue.peek();
+    if (head != null && (oldest == 0 || head.enqueuedNanos - oldest < 0)) {
+      oldest = head.enqueuedNanos;
+    }
+    long lag = oldest == 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(now - oldest);
+    return new AuditStats(queued.get(), written.get(), spilled.get(), replayed.get(), spillBacklog, lag,
+        checkpoints.get(), sinkHealthy, lastSeq);
+  }
+
+  /**
+   * Drains the queue into the sink (or the spill file), tries once more to replay the spill file, stores a final
+   * checkpoint and stops the drain thread; waits up to {@code closeTimeout}. Blocking: call it at shutdown, never on
+   * an event loop. What the sink did not take stays in the spill file for the next start.
+   */
+  @Override
+  public void close() {
+    int s = state.get();
+    if (s == NEW || s == STARTING) {
+      state.set(CLOSED);
+      if (queued.get() > 0) {
+        log.warn("audit chain {} closed before start: {} queued events not persisted", chainId, queued.get());
+      }
+      return;
+    }
+    if (!state.compareAndSet(RUNNING, CLOSING)) {
+      return;
+    }
+    Thread t = drainer;
+    LockSupport.unpark(t);
+    try {
+      t.join(closeTimeout.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (t.isAlive()) {
+      log.warn("audit chain {}: drain thread still busy after {}; {} events queued", chainId, closeTimeout,
+          queued.get());
+    }
+  }
+
+  // ---- drain thread ------------------------------------------------------------------------------------------
+
+  private void drainLoop() {
+    List<Entry> pending = new ArrayList<>(batchSize);
+    long deadline = 0;
+    boolean urgent = false;
+    while (true) {
+      if (strandedBatch != null) {
+        long wait = nextProbeNanos - System.nanoTime();
+        if (wait > 0) {
+          LockSupport.parkNanos(this, wait); // back-off even while closing: no hot retry loop
+          continue;
+        }
+        List<Entry> retry = strandedBatch;
+        strandedBatch = null;
+        persist(retry);
+        continue;
+      }
+      if (spilling && System.nanoTime() - nextProbeNanos >= 0 && queued.get() <= queueCapacity / 2) {
+        // before polling, so a busy queue cannot starve the replay; order holds: whatever is pending is sealed after
+        // every spilled event and goes to the spill file, or to the sink only once the file is empty
+        replayChunk();
+      }
+      Entry e = queue.poll();
+      if (e != null) {
+        queued.decrementAndGet();
+        if (e.event == null) {
+          persist(pending);
+          pending.clear();
+          urgent = false;
+          if (strandedBatch == null) {
+            e.done.tryEmitEmpty();
+          } else {
+            e.done.tryEmitError(new AuditUnavailableException("audit sink and spill file both unavailable", null));
+          }
+          continue;
+        }
+        AuditEvent sealed = chain.append(e.event);
+        lastSeq = sealed.seq();
+        if (pending.isEmpty()) {
+          deadline = System.nanoTime() + batchIntervalNanos;
+          oldestPendingNanos = e.enqueuedNanos;
+        }
+        pending.add(new Entry(sealed, e.done, e.enqueuedNanos));
+        urgent |= e.done != null;
+        if (pending.size() >= batchSize) {
+          persist(pending);
+          pending.clear();
+          urgent = false;
+        }
+        continue;
+      }
+      boolean closing = state.get() >= CLOSING;
+      if (!pending.isEmpty() && (urgent || closing || System.nanoTime() - deadline >= 0)) {
+        persist(pending);
+        pending.clear();
+        urgent = false;
+        continue;
+      }
+      if (closing && pending.isEmpty()) {
+        finish();
+        return;
+      }
+      if (spilling && System.nanoTime() - nextProbeNanos >= 0 && queued.get() <= queueCapacity / 2) {
+        continue;
+      }
+      maybeCheckpoint(false);
+      long wakeAt = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+      if (!pending.isEmpty() && deadline - wakeAt < 0) {
+        wakeAt = deadline;
+      }
+      if (spilling && nextProbeNanos - wakeAt < 0) {
+        wakeAt = nextProbeNanos;
+      }
+      sleepUntil(wakeAt);
+    }
+  }
+
+  private void sleepUntil(long wakeAtNanos) {
+    sleeping = true;
+    if (queue.isEmpty() && state.get() == RUNNING) {
+      long wait = wakeAtNanos - System.nanoTime();
+      if (wait > 0) {
+        LockSupport.parkNanos(this, wait);
+      }
+    }
+    sleeping = false;
+  }
+
+  /** Writes a sealed batch to the sink, or else to the spill file, then answers its durable() waiters. */
+  private void persist(List<Entry> entries) {
+    if (entries.isEmpty()) {
+      return;
+    }
+    List<AuditEvent> batch = new ArrayList<>(entries.size());
+    for (Entry en : entries) {
+      batch.add(en.event);
+    }
+    boolean done = false;
+    if (!spilling && queued.get() > queueCapacity) {
+      log.warn("audit chain {}: sink {} slower than emission ({} queued > {}): spilling", chainId, sink.name(),
+          queued.get(), queueCapacity);
+      enterSpilling(false);
+    }
+    if (!spilling) {
+      try {
+        sink.write(batch).block(sinkTimeout);
+        written.addAndGet(batch.size());
+        sinkHealthy = true;
+        persistedToSink(batch);
+        done = true;
+      } catch (RuntimeException ex) {
+        log.warn("audit chain {}: sink {} failed ({}); spilling to {}", chainId, sink.name(), ex.toString(),
+            spill.path());
+        enterSpilling(true);
+      }
+    }
+    Throwable failure = null;
+    if (!done) {
+      try {
+        spill.append(batch);
+        spilled.addAndGet(batch.size());
+        spillBacklog = spill.pending();
+        done = true;
+      } catch (IOException | UncheckedIOException ex) {
+        failure = ex;
+      }
+    }
+    oldestPendingNanos = 0;
+    if (done) {
+      stranded = false;
+      for (Entry en : entries) {
+        if (en.done != null) {
+          en.done.tryEmitEmpty();
+        }
+      }
+      return;
+    }
+    // neither took it: keep the batch (and everything after it, still queued) and retry with back-off
+    log.error("audit chain {}: sink {} and spill file {} both failed; {} events held in memory", chainId, sink.name(),
+        spill.path(), batch.size() + queued.get(), failure);
+    stranded = true;
+    strandedBatch = new ArrayList<>(entries);
+    oldestPendingNanos = entries.get(0).enqueuedNanos;
+    backOff();
+    AuditUnavailableException unavailable = new AuditUnavailableException(
+        "audit sink and spill file both unavailable", failure);
+    for (Entry en : entries) {
+      if (en.done != null) {
+        en.done.tryEmitError(unavailable);
+      }
+    }
+    for (Entry en : queue) {
+      if (en.done != null) {
+        en.done.tryEmitError(unavailable);
+      }
+    }
+  }
+
+  private void enterSpilling(boolean sinkFailed) {
+    spilling = true;
+    if (sinkFailed) {
+      sinkHealthy = false;
+      probeDelay = probeMin;
+      nextProbeNanos = System.nanoTime() + probeDelay.toNanos();
+    } else {
+      nextProbeNanos = System.nanoTime();
+    }
+  }
+
+  private void backOff() {
+    nextProbeNanos = System.nanoTime() + probeDelay.toNanos();
+    Duration doubled = probeDelay.multipliedBy(2);
+    probeDelay = doubled.compareTo(probeMax) > 0 ? probeMax : doubled;
+  }
+
+  /** One replay step: the oldest spilled chunk to the sink; back to direct writes once the file is empty. */
+  private boolean replayChunk() {
+    List<AuditEvent> chunk;
+    try {
+      chunk = spill.peek(batchSize);
+    } catch (IOException | UncheckedIOException ex) {
+      log.error("audit chain {}: cannot read spill file {}", chainId, spill.path(), ex);
+      backOff();
+      return false;
+    }
+    try {
+      if (!chunk.isEmpty()) {
+        sink.write(chunk).block(sinkTimeout);
+      }
+    } catch (RuntimeException ex) {
+      sinkHealthy = false;
+      log.debug("audit chain {}: sink {} still unavailable ({})", chainId, sink.name(), ex.toString());
+      backOff();
+      return false;
+    }
+    try {
+      if (!chunk.isEmpty()) {
+        spill.consumePeeked();
+        replayed.addAndGet(chunk.size());
+        persistedToSink(chunk);
+      }
+    } catch (IOException ex) {
+      // the chunk is in the sink; the file keeps it and replays it once more later, which the sink skips
+      log.error("audit chain {}: cannot advance spill file {}", chainId, spill.path(), ex);
+      backOff();
+      return false;
+    }
+    spillBacklog = spill.pending();
+    sinkHealthy = true;
+    probeDelay = probeMin;
+    nextProbeNanos = System.nanoTime();
+    if (spill.pending() == 0) {
+      spilling = false;
+      log.info("audit chain {}: spill file replayed; writing to sink {} again", chainId, sink.name());
+    }
+    return true;
+  }
+
+  private void persistedToSink(List<AuditEvent> batch) {
+    AuditEvent last = batch.get(batch.size() - 1);
+    if (last.seq() > persistedSeq) {
+      persistedSeq = last.seq();
+      persistedHash = last.hash();
+    }
+    maybeCheckpoint(false);
+  }
+
+  private void maybeCheckpoint(boolean force) {
+    if (signer == null || checkpointStore == null || persistedHash == null || persistedSeq <= checkpointSeq) {
+      return;
+    }
+    long since = persistedSeq - checkpointSeq;
+    long now = System.nanoTime();
+    if (!force && since < checkpointEvery && now - lastCheckpointNanos < checkpointIntervalNanos) {
+      return;
+    }
+    lastCheckpointNanos = now;
+    try {
+      AuditCheckpoint cp = signer.sign(chainId, persistedSeq, persistedHash, since, clock.instant());
+      checkpointStore.save(cp).block(sinkTimeout);
+      checkpointSeq = cp.seq();
+      checkpoints.incrementAndGet();
+    } catch (RuntimeException ex) {
+      log.warn("audit chain {}: checkpoint at seq {} not stored ({}); retrying later", chainId, persistedSeq,
+          ex.toString());
+    }
+  }
+
+  private void finish() {
+    long stopAt = System.nanoTime() + closeTimeout.toNanos() / 2;
+    while (spilling && System.nanoTime() - stopAt < 0 && strandedBatch == null) {
+      if (!replayChunk()) {
+        break;
+      }
+    }
+    maybeCheckpoint(true);
+    try {
+      spill.close();
+    } catch (IOException ex) {
+      log.warn("audit chain {}: closing spill file {}", chainId, spill.path(), ex);
+    }
+    state.set(CLOSED);
+  }
+
+  private record Entry(AuditEvent event, Sinks.One<Void> done, long enqueuedNanos) {}
+
+  /** Configuration of an {@link AuditPipeline}; defaults suit a gateway instance. */
+  public static final class Builder {
+    private final AuditSink sink;
+    private final String chainId;
+    private final Path spillDirectory;
+    private ChainHeadSource headSource;
+    private int batchSize = 256;
+    private Duration batchInterval = Duration.ofMillis(100);
+    private int queueCapacity = 50_000;
+    private Duration sinkTimeout = Duration.ofSeconds(5);
+    private Duration probeInterval = Duration.ofMillis(500);
+    private Duration maxProbeInterval = Duration.ofSeconds(30);
+    private Duration closeTimeout = Duration.ofSeconds(30);
+    private CheckpointSigner signer;
+    private CheckpointStore checkpointStore;
+    private int checkpointEvery = 1000;
+    private Duration checkpointInterval = Duration.ofSeconds(60);
+    private Clock clock = Clock.systemUTC();
+
+    private Builder(AuditSink sink, String chainId, Path spillDirectory) {
+      this.sink = Objects.requireNonNull(sink, "sink");
+      this.chainId = Objects.requireNonNull(chainId, "chainId");
+      if (!CHAIN_ID.matcher(chainId).matches()) {
+        throw new IllegalArgumentException("chainId: " + chainId + " (expected: 1-128 of [A-Za-z0-9._:-])");
+      }
+      this.spillDirectory = Objects.requireNonNull(spillDirectory, "spillDirectory");
+    }
+
+    /** Where the chain head is read at start; defaults to the sink when it is a {@link ChainHeadSource}. */
+    public Builder headSource(ChainHeadSource v) {
+      headSource = Objects.requireNonNull(v, "headSource");
+      return this;
+    }
+
+    /** Events per sink write (default 256). */
+    public Builder batchSize(int v) {
+      if (v < 1 || v > 10_000) {
+        throw new IllegalArgumentException("batchSize: " + v + " (expected: 1..10000)");
+      }
+      batchSize = v;
+      return this;
+    }
+
+    /** How long the first event of a batch may wait for more (default 100 ms); durable() events do not wait. */
+    public Builder batchInterval(Duration v) {
+      batchInterval = positive("batchInterval", v);
+      return this;
+    }
+
+    /** Queued events beyond which batches bypass a slow sink for the spill file (default 50,000). Never a drop. */
+    public Builder queueCapacity(int v) {
+      if (v < 1) {
+        throw new IllegalArgumentException("queueCapacity: " + v + " (expected: > 0)");
+      }
+      queueCapacity = v;
+      return this;
+    }
+
+    /** A sink write slower than this counts as failed and the batch is spilled (default 5 s). */
+    public Builder sinkTimeout(Duration v) {
+      sinkTimeout = positive("sinkTimeout", v);
+      return this;
+    }
+
+    /** First and longest wait between replay attempts while the sink is down (default 500 ms, doubling to 30 s). */
+    public Builder probeInterval(Duration first, Duration max) {
+      probeInterval = positive("probeInterval", first);
+      maxProbeInterval = positive("maxProbeInterval", max);
+      if (max.compareTo(first) < 0) {
+        throw new IllegalArgumentException("maxProbeInterval: " + max + " (expected: >= " + first + ")");
+      }
+      return this;
+    }
+
+    public Builder closeTimeout(Duration v) {
+      closeTimeout = positive("closeTimeout", v);
+      return this;
+    }
+
+    /** Signed checkpoints every {@code every} events or {@code interval} (defaults 1000, 60 s). */
+    public Builder checkpoints(CheckpointSigner signer, CheckpointStore store, int every, Duration interval) {
+      this.signer = Objects.requireNonNull(signer, "signer");
+      this.checkpointStore = Objects.requireNonNull(store, "store");
+      if (every < 1) {
+        throw new IllegalArgumentException("checkpointEvery: " + every + " (expected: > 0)");
+      }
+      this.checkpointEvery = every;
+      this.checkpointInterval = positive("checkpointInterval", interval);
+      return this;
+    }
+
+    public Builder clock(Clock v) {
+      clock = Objects.requireNonNull(v, "clock");
+      return this;
+    }
+
+    public AuditPipeline build() {
+      return new AuditPipeline(this);
+    }
+
+    private static Duration positive(String name, Duration v) {
+      Objects.requireNonNull(v, name);
+      if (v.isNegative() || v.isZero()) {
+        throw new IllegalArgumentException(name + ": " + v + " (expected: > 0)");
+      }
+      return v;
+    }
+  }
+}
