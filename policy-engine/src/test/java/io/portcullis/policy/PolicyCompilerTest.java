@@ -44,9 +44,8 @@ class PolicyCompilerTest {
     assertThat(i.get(0).line()).isEqualTo(14);
     assertThat(i.get(0).column()).isEqualTo(27);
     assertThat(i.get(0).message()).contains("'*' is not in the push-down subset");
-    assertThat(i.get(0).render()).endsWith("""
-         |     row_filter: row.price * 2 > 10
-         |                           ^""");
+    assertThat(i.get(0).render()).endsWith(
+        "\n |     row_filter: row.price * 2 > 10\n |                           ^");
   }
 
   @Test
