@@ -101,7 +101,7 @@ public final class BrokerRoutes {
               .flatMap(client -> exchange
                   ? subjects.validate(form.require("subject_token"))
                       .map(user -> issuer.issue(client, user.subject(), scopes, ttl, user.attrs()))
-                  : Mono.fromSupplier(() -> issuer.issue(client, client.clientId(), scopes, ttl, Map.of())))
+                  : Mono.fromSupplier(() -> issuer.issue(client, client.clientId(), scopes, ttl, client.attrs())))
               .map(token -> {
                 events.onEvent(BrokerEvent.issued(token, exchange ? "token-exchange" : CLIENT_CREDENTIALS, address));
                 Map<String, Object> body = new LinkedHashMap<>();

@@ -1,5 +1,6 @@
 package io.portcullis.broker;
 
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
@@ -13,6 +14,7 @@ import org.jspecify.annotations.Nullable;
  * @param secretHash      {@link SecretHasher} hash for client_secret_basic / client_secret_post, or null
  * @param jwks            JSON JWK Set of the app's public keys for private_key_jwt, or null
  * @param grantableScopes every scope the app's grants allow ({@code dataset:action})
+ * @param attrs           the app's own ABAC attributes, the {@code attrs} claim of its client-credentials tokens
  */
 public record RegisteredClient(
     String clientId,
@@ -20,7 +22,8 @@ public record RegisteredClient(
     boolean active,
     @Nullable String secretHash,
     @Nullable String jwks,
-    Set<String> grantableScopes) {
+    Set<String> grantableScopes,
+    Map<String, Object> attrs) {
 
   public RegisteredClient {
     Objects.requireNonNull(clientId, "clientId");
@@ -31,5 +34,12 @@ public record RegisteredClient(
       throw new IllegalArgumentException("tier: %s (expected: 0..2)".formatted(tier));
     }
     grantableScopes = Set.copyOf(grantableScopes);
+    attrs = Map.copyOf(attrs);
+  }
+
+  /** A client without ABAC attributes of its own. */
+  public RegisteredClient(String clientId, int tier, boolean active, @Nullable String secretHash, @Nullable String jwks,
+      Set<String> grantableScopes) {
+    this(clientId, tier, active, secretHash, jwks, grantableScopes, Map.of());
   }
 }

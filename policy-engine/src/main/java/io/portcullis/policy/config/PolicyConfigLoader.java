@@ -163,7 +163,7 @@ public final class PolicyConfigLoader {
 
     App app(MapNode m, String path) {
       keys(m, path, "id", "name", "owner", "team", "cost_center", "tier", "status", "review_due", "client",
-          "consents", "quota");
+          "consents", "quota", "attrs");
       String id = required(m, "id", path);
       String name = str(m, "name", path, id);
       String owner = str(m, "owner", path, "");
@@ -190,7 +190,8 @@ public final class PolicyConfigLoader {
       if (qn != null && !isNull(qn)) {
         quota = quota(qn, path + ".quota");
       }
-      return new App(id, name, owner, team, costCenter, tier, status, reviewDue, client, consents, quota);
+      Map<String, Object> attrs = attrs(m, "attrs", path);
+      return new App(id, name, owner, team, costCenter, tier, status, reviewDue, client, consents, quota, attrs);
     }
 
     @Nullable Quota quota(Node n, String path) {
@@ -716,6 +717,38 @@ public final class PolicyConfigLoader {
 
     Set<String> strSet(MapNode m, String key, String path) {
       return new LinkedHashSet<>(strList(m, key, path));
+    }
+
+    /** ABAC attributes: scalars (string, number, boolean) or lists of strings, as tokens carry them. */
+    Map<String, Object> attrs(MapNode m, String key, String path) {
+      Node n = m.entries().get(key);
+      String p = join(path, key);
+      if (n == null || isNull(n)) {
+        return Map.of();
+      }
+      MapNode mm = map(n, p);
+      if (mm == null) {
+        return Map.of();
+      }
+      Map<String, Object> out = new LinkedHashMap<>();
+      for (Map.Entry<String, Node> e : mm.entries().entrySet()) {
+        String ep = p + "." + e.getKey();
+        record(ep, e.getValue());
+        Node v = e.getValue();
+        if (v instanceof Scalar s && s.text() != null) {
+          out.put(e.getKey(), switch (s.kind()) {
+            case VALUE_NUMBER_INT -> Long.valueOf(s.text());
+            case VALUE_NUMBER_FLOAT -> Double.valueOf(s.text());
+            case VALUE_TRUE, VALUE_FALSE -> Boolean.valueOf(s.text());
+            default -> s.text();
+          });
+        } else if (v instanceof ListNode) {
+          out.put(e.getKey(), strList(mm, e.getKey(), p));
+        } else {
+          issue(v.line(), v.column(), ep, "expected a string, number, boolean or list of strings, found " + describe(v));
+        }
+      }
+      return out;
     }
 
     Map<String, String> strMap(MapNode m, String key, String path) {

@@ -75,6 +75,9 @@ public final class PolicyConfigWriter {
       m.put("client", client);
     }
     putSet(m, "consents", a.consents());
+    if (!a.attrs().isEmpty()) {
+      m.put("attrs", new LinkedHashMap<>(a.attrs()));
+    }
     Quota q = a.quota();
     if (q != null) {
       Map<String, Object> qm = new LinkedHashMap<>();

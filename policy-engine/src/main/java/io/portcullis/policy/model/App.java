@@ -1,11 +1,16 @@
 package io.portcullis.policy.model;
 
 import java.time.LocalDate;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
-/** A micro-app (DESIGN.md §2). {@code consents} names the datasets whose pii the app may read unmasked. */
+/**
+ * A micro-app (DESIGN.md §2). {@code consents} names the datasets whose pii the app may read unmasked; {@code attrs}
+ * are the app's own ABAC attributes (owner_id, team_id, region, …), put in the {@code attrs} claim of its
+ * client-credentials tokens (token exchange maps them from the end user instead).
+ */
 public record App(
     String id,
     String name,
@@ -17,7 +22,8 @@ public record App(
     @Nullable LocalDate reviewDue,
     ClientCredentials client,
     Set<String> consents,
-    @Nullable Quota quota) {
+    @Nullable Quota quota,
+    Map<String, Object> attrs) {
 
   public App {
     Objects.requireNonNull(id, "id");
@@ -31,5 +37,12 @@ public record App(
     Objects.requireNonNull(status, "status");
     Objects.requireNonNull(client, "client");
     consents = Set.copyOf(consents);
+    attrs = Map.copyOf(attrs);
+  }
+
+  /** An app without ABAC attributes of its own. */
+  public App(String id, String name, String owner, String team, String costCenter, int tier, AppStatus status,
+      @Nullable LocalDate reviewDue, ClientCredentials client, Set<String> consents, @Nullable Quota quota) {
+    this(id, name, owner, team, costCenter, tier, status, reviewDue, client, consents, quota, Map.of());
   }
 }
