@@ -9,6 +9,7 @@ import dev.cel.common.types.MapType;
 import dev.cel.common.types.SimpleType;
 import dev.cel.compiler.CelCompiler;
 import dev.cel.compiler.CelCompilerFactory;
+import dev.cel.extensions.CelExtensions;
 import dev.cel.parser.CelStandardMacro;
 import dev.cel.runtime.CelEvaluationException;
 import dev.cel.runtime.CelRuntime;
@@ -20,7 +21,7 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The CEL environments (DESIGN.md §3): {@code token}, {@code app}, {@code request} for conditions, plus {@code row}
- * for row filters, and {@code value} for {@code cel:} masks. All variables are maps of dyn: the token's attrs are
+ * for row filters, and {@code value} for {@code cel:} masks; CEL's string extensions ({@code substring}, …) are on. All variables are maps of dyn: the token's attrs are
  * free-form, and the push-down check below, not CEL's type checker, is what restricts row filters.
  */
 final class CelEnv {
@@ -28,6 +29,7 @@ final class CelEnv {
 
   static final CelCompiler CONDITIONS = CelCompilerFactory.standardCelCompilerBuilder()
       .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
+      .addLibraries(CelExtensions.strings())
       .addVar("token", MAP_DYN)
       .addVar("app", MAP_DYN)
       .addVar("request", MAP_DYN)
@@ -38,10 +40,12 @@ final class CelEnv {
 
   static final CelCompiler MASKS = CelCompilerFactory.standardCelCompilerBuilder()
       .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
+      .addLibraries(CelExtensions.strings())
       .addVar("value", SimpleType.DYN)
       .build();
 
-  static final CelRuntime RUNTIME = CelRuntimeFactory.standardCelRuntimeBuilder().build();
+  static final CelRuntime RUNTIME =
+      CelRuntimeFactory.standardCelRuntimeBuilder().addLibraries(CelExtensions.strings()).build();
 
   private CelEnv() {}
 
