@@ -1,0 +1,99 @@
+package io.portcullis.gateway.audit;
+
+import io.portcullis.audit.AuditEvent;
+import io.portcullis.audit.AuditPipeline;
+import io.portcullis.audit.EventType;
+import io.portcullis.audit.Outcome;
+import io.portcullis.gateway.config.SnapshotHolder;
+import io.portcullis.gateway.pipeline.RequestContext;
+import io.portcullis.gateway.problem.ProblemException;
+import io.portcullis.policy.Decision;
+import io.portcullis.policy.TokenClaims;
+import io.portcullis.policy.model.App;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+import org.jspecify.annotations.Nullable;
+import org.springframework.web.server.ServerWebExchange;
+
+/**
+ * Turns a finished request into its one audit event (DESIGN.md §7) and hands it to the pipeline without blocking.
+ * Only fingerprints of the row filter and query go in: never a token, a secret or a masked value.
+ */
+public final class AuditRecorder {
+
+  private final AuditPipeline pipeline;
+  private final SnapshotHolder snapshots;
+
+  public AuditRecorder(AuditPipeline pipeline, SnapshotHolder snapshots) {
+    this.pipeline = pipeline;
+    this.snapshots = snapshots;
+  }
+
+  public void record(ServerWebExchange exchange, RequestContext ctx, int status, @Nullable ProblemException problem,
+      boolean cancelled) {
+    pipeline.emit(event(exchange, ctx, status, problem, cancelled));
+  }
+
+  AuditEvent event(ServerWebExchange exchange, RequestContext ctx, int status, @Nullable ProblemException problem,
+      boolean cancelled) {
+    TokenClaims claims = ctx.claims();
+    Decision decision = ctx.decision();
+    AuditEvent.Builder b = AuditEvent.builder()
+        .eventId(UUID.randomUUID())
+        .timestamp(Instant.now())
+        .eventType(EventType.REQUEST)
+        .requestId(ctx.requestId())
+        .action(ctx.action() == null ? exchange.getRequest().getMethod().name().toLowerCase(Locale.ROOT)
+            : ctx.action().scopeSuffix())
+        .resourceType("dataset")
+        .resourceId(ctx.dataset() == null ? exchange.getRequest().getPath().value() : ctx.dataset())
+        .outcome(outcome(status, cancelled))
+        .status(status)
+        .rows(ctx.rows())
+        .bytes(ctx.bytes())
+        .costUnits(ctx.costUnits())
+        .latencyMs((System.nanoTime() - ctx.startNanos()) / 1_000_000.0)
+        .clientIp(ctx.clientIp());
+    if (problem != null) {
+      b.errorCode(problem.code().code());
+    }
+    if (claims != null) {
+      b.actorId(claims.subject()).appId(claims.clientId()).tier(claims.tier()).tokenId(claims.jti())
+          .actorRole(claims.subject().equals(claims.clientId()) ? "app" : "user");
+      App app = snapshots.current().app(claims.clientId());
+      if (app != null) {
+        b.costCenter(app.costCenter());
+      }
+    }
+    if (decision != null) {
+      b.policyIds(decision.policyIds()).policyVersion(decision.configVersion());
+      if (!decision.rowFilter().isEmpty()) {
+        b.rowFilter(decision.rowFilter().fingerprint());
+      }
+      if (decision.allowed()) {
+        b.maskedColumns(new ArrayList<>(decision.columns().maskedColumns()));
+      }
+    }
+    if (ctx.queryFingerprint() != null) {
+      b.queryFingerprint(ctx.queryFingerprint());
+    }
+    return b.build();
+  }
+
+  static Outcome outcome(int status, boolean cancelled) {
+    if (cancelled) {
+      return Outcome.CANCELLED;
+    }
+    if (status == 401 || status == 403) {
+      return Outcome.DENIED;
+    }
+    if (status == 429) {
+      return Outcome.THROTTLED;
+    }
+    return status < 400 ? Outcome.ALLOWED : Outcome.ERROR;
+  }
+
+}

@@ -1,0 +1,28 @@
+package io.portcullis.gateway.config;
+
+import io.portcullis.policy.CompileOptions;
+import io.portcullis.policy.PolicyCompiler;
+import io.portcullis.policy.PolicySnapshot;
+import io.portcullis.policy.config.PolicyConfigException;
+import io.portcullis.policy.config.PolicyConfigLoader;
+import java.time.Clock;
+
+/** Compiles stored YAML with this instance's options (hash-mask key, clock); at start and on every config change. */
+public final class PolicyCompilerService {
+
+  private final byte[] hashKey;
+  private final Clock clock;
+
+  public PolicyCompilerService(byte[] hashKey, Clock clock) {
+    if (hashKey.length < 32) {
+      throw new IllegalArgumentException("hashKey: %d bytes (expected: >= 32)".formatted(hashKey.length));
+    }
+    this.hashKey = hashKey.clone();
+    this.clock = clock;
+  }
+
+  public PolicySnapshot compile(StoredConfig stored) throws PolicyConfigException {
+    return PolicyCompiler.compile(PolicyConfigLoader.parse(stored.yaml(), "config version " + stored.version()),
+        new CompileOptions(stored.version(), hashKey, clock));
+  }
+}

@@ -1,0 +1,57 @@
+package io.portcullis.gateway.connector;
+
+import io.portcullis.gateway.connector.postgres.PostgresReader;
+import io.portcullis.gateway.pipeline.RequestContext;
+import io.portcullis.gateway.problem.ProblemCode;
+import io.portcullis.gateway.problem.ProblemException;
+import io.portcullis.policy.Decision;
+import io.portcullis.policy.model.Dataset;
+import io.portcullis.policy.model.PostgresSource;
+import io.r2dbc.spi.ConnectionFactory;
+import java.time.Duration;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.web.reactive.function.server.RouterFunction;
+import org.springframework.web.reactive.function.server.RouterFunctions;
+import org.springframework.web.reactive.function.server.ServerRequest;
+import org.springframework.web.reactive.function.server.ServerResponse;
+import reactor.core.publisher.Mono;
+
+/**
+ * The data API of DESIGN.md §6. By the time a request gets here the token, policy and quota stages have passed it
+ * and left their results in its {@link RequestContext}; this picks the connector for the dataset's source.
+ */
+@Configuration(proxyBeanMethods = false)
+class DataRoutes {
+
+  @Bean
+  PostgresReader postgresReader(ConnectionFactory connections) {
+    return new PostgresReader(connections, Duration.ofSeconds(15));
+  }
+
+  @Bean
+  RouterFunction<ServerResponse> dataApi(PostgresReader reader) {
+    return RouterFunctions.route()
+        .GET("/data/{dataset}", r -> read(r, reader, null))
+        .GET("/data/{dataset}/{id}", r -> read(r, reader, r.pathVariable("id")))
+        .build();
+  }
+
+  private static Mono<ServerResponse> read(ServerRequest request, PostgresReader reader,
+      String id) {
+    RequestContext ctx = RequestContext.of(request.exchange());
+    Decision decision = ctx.decision();
+    if (decision == null || !decision.allowed()) {
+      return Mono.error(new ProblemException(ProblemCode.POLICY_DENIED, "no policy decision for this request"));
+    }
+    Dataset dataset = ctx.datasetModel();
+    if (dataset == null) {
+      return Mono.error(new ProblemException(ProblemCode.UNKNOWN_DATASET, "unknown dataset"));
+    }
+    if (!(dataset.source() instanceof PostgresSource source)) {
+      return Mono.error(new ProblemException(ProblemCode.METHOD_NOT_ALLOWED,
+          "dataset " + dataset.name() + " is served by its upstream route, not under /data"));
+    }
+    return reader.read(request, dataset, source, decision, id);
+  }
+}

@@ -1,0 +1,74 @@
+package io.portcullis.gateway.pipeline;
+
+import io.portcullis.gateway.audit.AuditRecorder;
+import io.portcullis.gateway.problem.ProblemException;
+import io.portcullis.gateway.problem.ProblemResponder;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ThreadLocalRandom;
+import org.jspecify.annotations.Nullable;
+import org.springframework.core.Ordered;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.stereotype.Component;
+import org.springframework.web.server.ServerWebExchange;
+import org.springframework.web.server.WebFilter;
+import org.springframework.web.server.WebFilterChain;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.SignalType;
+
+/**
+ * The outermost stage: gives each request its id, turns any failure of the inner stages into the problem response
+ * (so this stage sees the status the client sees), and records exactly one audit event when the exchange ends —
+ * allowed, denied, throttled, failed or cancelled by the client.
+ */
+@Component
+final class LifecycleStage implements WebFilter, Ordered {
+
+  static final String REQUEST_ID_HEADER = "Portcullis-Request-Id";
+
+  private final ProblemResponder problems;
+  private final AuditRecorder audit;
+  private final GovernedPaths paths;
+
+  LifecycleStage(ProblemResponder problems, AuditRecorder audit, GovernedPaths paths) {
+    this.problems = problems;
+    this.audit = audit;
+    this.paths = paths;
+  }
+
+  @Override
+  public int getOrder() {
+    return StageOrder.LIFECYCLE;
+  }
+
+  @Override
+  public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
+    if (!paths.isAudited(exchange)) {
+      return chain.filter(exchange);
+    }
+    String requestId = newRequestId();
+    RequestContext ctx = RequestContext.attach(exchange, requestId, clientIp(exchange));
+    exchange.getResponse().getHeaders().set(REQUEST_ID_HEADER, requestId);
+    ProblemException[] failure = new ProblemException[1];
+    return chain.filter(exchange)
+        .onErrorResume(error -> {
+          ProblemException problem = problems.classify(error);
+          failure[0] = problem;
+          return problems.write(exchange, problem, requestId);
+        })
+        .doFinally(signal -> {
+          HttpStatusCode status = exchange.getResponse().getStatusCode();
+          audit.record(exchange, ctx, status == null ? 200 : status.value(), failure[0], signal == SignalType.CANCEL);
+        });
+  }
+
+  private static String clientIp(ServerWebExchange exchange) {
+    @Nullable InetSocketAddress remote = exchange.getRequest().getRemoteAddress();
+    return remote == null || remote.getAddress() == null ? "unknown" : remote.getAddress().getHostAddress();
+  }
+
+  /** 128 random bits as hex: unique enough for correlation, and cheaper than SecureRandom-backed UUIDs. */
+  private static String newRequestId() {
+    ThreadLocalRandom r = ThreadLocalRandom.current();
+    return Long.toHexString(r.nextLong() | Long.MIN_VALUE).substring(1) + Long.toHexString(r.nextLong() | Long.MIN_VALUE);
+  }
+}

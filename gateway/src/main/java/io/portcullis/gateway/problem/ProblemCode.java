@@ -1,0 +1,51 @@
+package io.portcullis.gateway.problem;
+
+import org.springframework.http.HttpStatus;
+
+/** The stable error codes of DESIGN.md §6; the one list clients can rely on. */
+public enum ProblemCode {
+  INVALID_TOKEN(HttpStatus.UNAUTHORIZED, "Invalid token"),
+  TOKEN_EXPIRED(HttpStatus.UNAUTHORIZED, "Token expired"),
+  TOKEN_REVOKED(HttpStatus.UNAUTHORIZED, "Token revoked"),
+  APP_PAUSED(HttpStatus.FORBIDDEN, "App paused"),
+  SCOPE_MISSING(HttpStatus.FORBIDDEN, "Scope missing"),
+  POLICY_DENIED(HttpStatus.FORBIDDEN, "Denied by policy"),
+  CONSENT_MISSING(HttpStatus.FORBIDDEN, "Consent missing"),
+  APPROVAL_MISSING(HttpStatus.FORBIDDEN, "Approval missing"),
+  UNKNOWN_DATASET(HttpStatus.NOT_FOUND, "Unknown dataset"),
+  NOT_FOUND(HttpStatus.NOT_FOUND, "Not found"),
+  METHOD_NOT_ALLOWED(HttpStatus.METHOD_NOT_ALLOWED, "Method not allowed"),
+  INVALID_QUERY(HttpStatus.BAD_REQUEST, "Invalid query"),
+  INVALID_BODY(HttpStatus.UNPROCESSABLE_CONTENT, "Invalid body"),
+  ILLEGAL_TRANSITION(HttpStatus.CONFLICT, "Illegal transition"),
+  PAYLOAD_TOO_LARGE(HttpStatus.CONTENT_TOO_LARGE, "Payload too large"),
+  RATE_LIMITED(HttpStatus.TOO_MANY_REQUESTS, "Rate limited"),
+  BUDGET_EXHAUSTED(HttpStatus.TOO_MANY_REQUESTS, "Budget exhausted"),
+  QUERY_TOO_EXPENSIVE(HttpStatus.UNPROCESSABLE_CONTENT, "Query too expensive"),
+  UPSTREAM_UNAVAILABLE(HttpStatus.SERVICE_UNAVAILABLE, "Upstream unavailable"),
+  UPSTREAM_TIMEOUT(HttpStatus.GATEWAY_TIMEOUT, "Upstream timed out"),
+  INTERNAL_ERROR(HttpStatus.INTERNAL_SERVER_ERROR, "Internal error");
+
+  private final HttpStatus status;
+  private final String title;
+  private final String code;
+
+  ProblemCode(HttpStatus status, String title) {
+    this.status = status;
+    this.title = title;
+    this.code = name().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  public HttpStatus status() {
+    return status;
+  }
+
+  public String title() {
+    return title;
+  }
+
+  /** The wire code, e.g. {@code scope_missing}; {@code upstream_timeout} is sent as {@code upstream_unavailable} (504). */
+  public String code() {
+    return this == UPSTREAM_TIMEOUT ? "upstream_unavailable" : code;
+  }
+}
