@@ -324,8 +324,15 @@ final class RowFilterPlan {
     @Override
     @Nullable Boolean eval(Object[] typed, Function<String, Object> row) {
       Object[] arr = (Object[]) typed[slot];
+      if (arr == null) {
+        return null;
+      }
+      if (arr.length == 0) {
+        // PostgreSQL: x = ANY('{}') is false even when x is NULL (found by the SQL equivalence property)
+        return false;
+      }
       Object v = SqlValues.rowValue(row.apply(column), type);
-      if (arr == null || v == null) {
+      if (v == null) {
         return null;
       }
       boolean unknown = false;
