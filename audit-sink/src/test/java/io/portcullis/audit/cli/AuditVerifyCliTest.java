@@ -1,0 +1,93 @@
+package io.portcullis.audit.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
+import io.portcullis.audit.AuditEvent;
+import io.portcullis.audit.AuditPipeline;
+import io.portcullis.audit.AuditSchema;
+import io.portcullis.audit.CheckpointSigner;
+import io.portcullis.audit.Outcome;
+import io.portcullis.audit.PostgresAuditSink;
+import io.portcullis.audit.PostgresCheckpointStore;
+import io.portcullis.testsupport.PostgresExtension;
+import io.r2dbc.spi.ConnectionFactories;
+import io.r2dbc.spi.ConnectionFactory;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+class AuditVerifyCliTest {
+
+  @RegisterExtension static final PostgresExtension PG = new PostgresExtension();
+  static ECKey key;
+
+  @BeforeAll
+  static void chain(@TempDir Path dir) throws Exception {
+    key = new ECKeyGenerator(Curve.P_256).keyID("cli-1").generate();
+    ConnectionFactory cf = ConnectionFactories.get(PG.r2dbcUrl());
+    AuditSchema.apply(cf).block(Duration.ofSeconds(30));
+    AuditPipeline p = AuditPipeline.builder(new PostgresAuditSink(cf), "gw-cli", dir)
+        .checkpoints(new CheckpointSigner(key), new PostgresCheckpointStore(cf), 5, Duration.ofHours(1)).build();
+    p.start().block(Duration.ofSeconds(10));
+    for (int i = 0; i < 12; i++) {
+      p.emit(AuditEvent.builder().appId("app").outcome(Outcome.ALLOWED).rows((long) i).build());
+    }
+    p.close();
+  }
+
+  @Test
+  void reportsAnIntactChainWithExitZero(@TempDir Path dir) throws Exception {
+    Path jwks = dir.resolve("jwks.json");
+    Files.writeString(jwks, new JWKSet(key.toPublicJWK()).toString());
+    String jdbc = PG.jdbcUrl() + "?user=" + PG.username() + "&password=" + PG.password();
+
+    Result r = run("--jwks", jwks.toString(), jdbc, "gw-cli");
+
+    assertThat(r.code).as(r.err).isZero();
+    assertThat(r.out).startsWith("OK chain gw-cli seq 1..end: 12 events, 1 checkpoints").doesNotContain("NOT checked");
+  }
+
+  @Test
+  void reportsTamperingWithExitOne() {
+    PG.execute("SET session_replication_role = replica",
+        "UPDATE portcullis.audit_events SET \"rows\" = 1000 WHERE chain_id = 'gw-cli' AND seq = 8");
+    try {
+      Result r = run(PG.r2dbcUrl(), "gw-cli", "1", "10");
+
+      assertThat(r.code).isEqualTo(1);
+      assertThat(r.out).startsWith("FAILED chain gw-cli seq 1..10: ALTERED at seq 8").contains("NOT checked");
+    } finally {
+      PG.execute("SET session_replication_role = replica",
+          "UPDATE portcullis.audit_events SET \"rows\" = 7 WHERE chain_id = 'gw-cli' AND seq = 8");
+    }
+  }
+
+  @Test
+  void explainsUsageWithExitTwo() {
+    Result r = run("only-one-arg");
+
+    assertThat(r.code).isEqualTo(2);
+    assertThat(r.err).contains("usage: audit-verify");
+  }
+
+  record Result(int code, String out, String err) {}
+
+  static Result run(String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = AuditVerifyCli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+    return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  }
+}
