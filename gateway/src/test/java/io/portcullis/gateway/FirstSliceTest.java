@@ -35,6 +35,7 @@ class FirstSliceTest {
     registry.add("portcullis.database.url", PG::r2dbcUrl);
     registry.add("portcullis.demo.enabled", () -> "true");
     registry.add("portcullis.audit.spill-dir", () -> tempDir("audit-spill"));
+    registry.add("portcullis.admin.port", () -> "0");
   }
 
   static String tempDir(String name) {
@@ -47,6 +48,9 @@ class FirstSliceTest {
 
   @LocalServerPort
   int port;
+
+  @Autowired
+  io.portcullis.gateway.admin.AdminServer admin;
 
   WebTestClient client() {
     return WebTestClient.bindToServer().baseUrl("http://localhost:" + port).build();
@@ -253,5 +257,31 @@ class FirstSliceTest {
       rs.next();
       assertThat(seen).hasSize(rs.getInt(1));
     }
+  }
+
+  @Test
+  void adminApiShowsTheAuditEventAndRefusesDataPlaneTokens() throws Exception {
+    var result = client().get().uri("/data/forms.submissions?limit=2")
+        .header(HttpHeaders.AUTHORIZATION, "Bearer " + token("survey-sandbox"))
+        .exchange().expectStatus().isOk().expectBody().returnResult();
+    String requestId = result.getResponseHeaders().getFirst("Portcullis-Request-Id");
+    awaitAudit(requestId);
+    WebTestClient adminClient = WebTestClient.bindToServer().baseUrl("http://127.0.0.1:" + admin.port()).build();
+    adminClient.get().uri("/admin/audit/events?app=survey-sandbox&limit=10")
+        .header(HttpHeaders.AUTHORIZATION, "Bearer " + token("portcullis-admin"))
+        .exchange()
+        .expectStatus().isOk()
+        .expectBody()
+        .jsonPath("$.events[?(@.request_id == '" + requestId + "')].outcome").isEqualTo("allowed")
+        .jsonPath("$.events[?(@.request_id == '" + requestId + "')].masked_columns[0]").isEqualTo("submitter_email");
+    adminClient.get().uri("/admin/audit/events")
+        .header(HttpHeaders.AUTHORIZATION, "Bearer " + token("survey-sandbox"))
+        .exchange()
+        .expectStatus().isForbidden()
+        .expectBody().jsonPath("$.code").isEqualTo("policy_denied");
+    adminClient.get().uri("/admin/audit/events")
+        .exchange()
+        .expectStatus().isUnauthorized()
+        .expectBody().jsonPath("$.code").isEqualTo("invalid_token");
   }
 }

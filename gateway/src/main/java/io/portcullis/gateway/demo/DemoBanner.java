@@ -1,5 +1,6 @@
 package io.portcullis.gateway.demo;
 
+import io.portcullis.gateway.admin.AdminServer;
 import io.portcullis.gateway.config.InstanceSecrets;
 import io.portcullis.gateway.database.DatabaseProperties;
 import java.time.Duration;
@@ -19,8 +20,10 @@ final class DemoBanner implements ApplicationListener<ApplicationReadyEvent> {
   private final DemoProperties demo;
   private final DatabaseProperties database;
   private final InstanceSecrets secrets;
+  private final AdminServer admin;
 
-  DemoBanner(DemoProperties demo, DatabaseProperties database, InstanceSecrets secrets) {
+  DemoBanner(DemoProperties demo, DatabaseProperties database, InstanceSecrets secrets, AdminServer admin) {
+    this.admin = admin;
     this.demo = demo;
     this.database = database;
     this.secrets = secrets;
@@ -32,7 +35,7 @@ final class DemoBanner implements ApplicationListener<ApplicationReadyEvent> {
       return;
     }
     String port = event.getApplicationContext().getEnvironment().getProperty("local.server.port", "8080");
-    String adminPort = event.getApplicationContext().getEnvironment().getProperty("portcullis.admin.port", "8081");
+    int adminPort = admin.port();
     String base = "http://localhost:" + port;
     StringBuilder out = new StringBuilder(2048);
     out.append("\n\n  Portcullis is up (demo mode, embedded PostgreSQL).\n\n")
