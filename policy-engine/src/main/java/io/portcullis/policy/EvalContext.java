@@ -1,6 +1,5 @@
 package io.portcullis.policy;
 
-import com.google.protobuf.Timestamp;
 import io.portcullis.policy.model.App;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -59,7 +58,8 @@ final class EvalContext {
       r.put("ip", nz(request.clientIp()));
       r.put("dataset", nz(request.dataset()));
       r.put("action", request.action() == null ? "" : request.action().scopeSuffix());
-      r.put("time", Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()).build());
+      // cel-java 0.14's runtime takes java.time.Instant as a CEL timestamp (a protobuf Timestamp does not compare)
+      r.put("time", now);
       a.put("request", r);
       activation = a;
     }
