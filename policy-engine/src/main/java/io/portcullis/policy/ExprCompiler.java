@@ -283,10 +283,12 @@ final class ExprCompiler {
           switch (f) {
             case "_&&_", "_||_" -> {
               List<RowExpr> terms = new ArrayList<>();
+              boolean failed = false;
               for (CelExpr a : args) {
                 RowExpr r = row(a);
                 if (r == null) {
-                  return null;
+                  failed = true;  // keep going: report every offending term in one run
+                  continue;
                 }
                 // CEL balances a && b && c into a tree; flat is easier to read in SQL and audit
                 if (f.equals("_&&_") && r instanceof RowExpr.And and) {
@@ -296,6 +298,9 @@ final class ExprCompiler {
                 } else {
                   terms.add(r);
                 }
+              }
+              if (failed) {
+                return null;
               }
               return f.equals("_&&_") ? new RowExpr.And(terms) : new RowExpr.Or(terms);
             }

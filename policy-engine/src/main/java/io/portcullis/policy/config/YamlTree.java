@@ -98,11 +98,17 @@ final class YamlTree {
     }
   }
 
+  /** SnakeYAML's message without its own snippets and positions (ours are rendered by ConfigIssue). */
   private static String firstLine(@Nullable String message) {
     if (message == null) {
       return "unreadable document";
     }
-    int nl = message.indexOf('\n');
-    return nl < 0 ? message : message.substring(0, nl);
+    List<String> parts = new ArrayList<>();
+    for (String line : message.split("\n")) {
+      if (!line.isBlank() && !line.startsWith(" ")) {
+        parts.add(line.trim());
+      }
+    }
+    return parts.isEmpty() ? message.trim() : String.join("; ", parts);
   }
 }
