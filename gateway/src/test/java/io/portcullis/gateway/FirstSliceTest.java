@@ -284,4 +284,38 @@ class FirstSliceTest {
         .expectStatus().isUnauthorized()
         .expectBody().jsonPath("$.code").isEqualTo("invalid_token");
   }
+
+  @Test
+  void issuingATokenAndAFailedClientLoginAreAudited() throws Exception {
+    token("hr-headcount");
+    client().post().uri("/oauth2/token")
+        .headers(h -> h.setBasicAuth("hr-headcount", "not-the-secret"))
+        .contentType(MediaType.APPLICATION_FORM_URLENCODED)
+        .body(BodyInserters.fromFormData("grant_type", "client_credentials"))
+        .exchange()
+        .expectStatus().isUnauthorized()
+        .expectBody().jsonPath("$.error").isEqualTo("invalid_client");
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    long issued = 0;
+    long failed = 0;
+    while ((issued == 0 || failed == 0) && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+      issued = countEvents("token_issued", "hr-headcount");
+      failed = countEvents("auth_failed", "hr-headcount");
+    }
+    assertThat(issued).isGreaterThanOrEqualTo(1);
+    assertThat(failed).isEqualTo(1);
+  }
+
+  long countEvents(String type, String app) throws Exception {
+    try (Connection c = PG.connect(); PreparedStatement st = c.prepareStatement(
+        "SELECT count(*) FROM portcullis.audit_events WHERE event_type = ? AND app_id = ?")) {
+      st.setString(1, type);
+      st.setString(2, app);
+      try (ResultSet rs = st.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
 }

@@ -3,6 +3,7 @@ package io.portcullis.gateway.audit;
 import io.portcullis.audit.AuditPipeline;
 import io.portcullis.audit.AuditSchema;
 import io.portcullis.audit.PostgresAuditSink;
+import io.portcullis.broker.BrokerEventListener;
 import io.portcullis.gateway.config.SnapshotHolder;
 import io.r2dbc.spi.ConnectionFactory;
 import java.net.InetAddress;
@@ -33,6 +34,11 @@ class AuditWiring {
   @Bean
   AuditRecorder auditRecorder(AuditPipeline pipeline, SnapshotHolder snapshots) {
     return new AuditRecorder(pipeline, snapshots);
+  }
+
+  @Bean
+  BrokerEventListener brokerAuditListener(AuditPipeline pipeline, SnapshotHolder snapshots) {
+    return new BrokerAuditListener(pipeline, snapshots);
   }
 
   private static String hostName() {
