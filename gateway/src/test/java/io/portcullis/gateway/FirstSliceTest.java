@@ -32,18 +32,7 @@ class FirstSliceTest {
 
   @DynamicPropertySource
   static void database(DynamicPropertyRegistry registry) {
-    registry.add("portcullis.database.url", PG::r2dbcUrl);
-    registry.add("portcullis.demo.enabled", () -> "true");
-    registry.add("portcullis.audit.spill-dir", () -> tempDir("audit-spill"));
-    registry.add("portcullis.admin.port", () -> "0");
-  }
-
-  static String tempDir(String name) {
-    try {
-      return java.nio.file.Files.createTempDirectory("portcullis-" + name).toString();
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
+    GatewayTestSupport.demoGateway(registry, PG);
   }
 
   @LocalServerPort
@@ -56,36 +45,8 @@ class FirstSliceTest {
     return WebTestClient.bindToServer().baseUrl("http://localhost:" + port).build();
   }
 
-  String secret(String app) throws Exception {
-    try (Connection c = PG.connect();
-        PreparedStatement st = c.prepareStatement("SELECT value FROM portcullis.instance_secrets WHERE name = ?")) {
-      st.setString(1, "demo-client-secret:" + app);
-      try (ResultSet rs = st.executeQuery()) {
-        assertThat(rs.next()).as("demo secret of " + app).isTrue();
-        return rs.getString(1);
-      }
-    }
-  }
-
-  String token(String app) throws Exception {
-    @SuppressWarnings("unchecked")
-    Map<String, Object> body = client().post().uri("/oauth2/token")
-        .headers(h -> h.setBasicAuth(app, secretUnchecked(app)))
-        .contentType(MediaType.APPLICATION_FORM_URLENCODED)
-        .body(BodyInserters.fromFormData("grant_type", "client_credentials"))
-        .exchange()
-        .expectStatus().isOk()
-        .expectBody(Map.class).returnResult().getResponseBody();
-    assertThat(body).containsEntry("token_type", "Bearer");
-    return (String) body.get("access_token");
-  }
-
-  private String secretUnchecked(String app) {
-    try {
-      return secret(app);
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
+  String token(String app) {
+    return GatewayTestSupport.token(client(), PG, app);
   }
 
   long auditRows(String requestId) throws Exception {

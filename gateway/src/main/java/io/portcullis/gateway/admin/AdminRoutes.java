@@ -11,9 +11,12 @@ import io.portcullis.broker.TokenRejectedException;
 import io.portcullis.gateway.problem.ProblemCode;
 import io.portcullis.gateway.problem.ProblemException;
 import io.portcullis.gateway.problem.ProblemResponder;
+import io.portcullis.gateway.config.ConfigStore;
 import io.portcullis.gateway.token.AdminScopes;
+import io.portcullis.policy.TokenClaims;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
@@ -35,18 +38,68 @@ final class AdminRoutes {
   private final AccessTokenVerifier verifier;
   private final AuditQuery audit;
   private final ProblemResponder problems;
+  private final AdminActions actions;
+  private final ConfigStore configs;
 
-  AdminRoutes(AccessTokenVerifier verifier, AuditQuery audit, ProblemResponder problems) {
+  AdminRoutes(AccessTokenVerifier verifier, AuditQuery audit, ProblemResponder problems, AdminActions actions,
+      ConfigStore configs) {
     this.verifier = verifier;
     this.audit = audit;
     this.problems = problems;
+    this.actions = actions;
+    this.configs = configs;
   }
 
   RouterFunction<ServerResponse> routes() {
     return RouterFunctions.route()
         .GET("/admin/audit/events", this::auditEvents)
+        .GET("/admin/config", this::exportConfig)
+        .PUT("/admin/config", this::importConfig)
+        .POST("/admin/apps/{app}/pause", r -> actions.pause(r.pathVariable("app"), admin(r), reason(r))
+            .then(ServerResponse.noContent().build()))
+        .POST("/admin/apps/{app}/resume", r -> actions.resume(r.pathVariable("app"), admin(r), reason(r))
+            .then(ServerResponse.noContent().build()))
+        .POST("/admin/keys/rotate", r -> actions.rotateKeys(admin(r), reason(r))
+            .then(ServerResponse.noContent().build()))
         .filter(adminOnly())
         .build();
+  }
+
+  /** {@code GET /admin/config}: the serving version as the policy YAML (GitOps export). */
+  Mono<ServerResponse> exportConfig(ServerRequest request) {
+    return configs.latest().flatMap(stored -> ServerResponse.ok()
+            .contentType(YAML)
+            .header("Portcullis-Config-Version", String.valueOf(stored.version()))
+            .bodyValue(stored.yaml()))
+        .switchIfEmpty(Mono.error(new ProblemException(ProblemCode.NOT_FOUND, "no config stored")));
+  }
+
+  /** {@code PUT /admin/config} with the policy YAML and a reason: validated, versioned, applied everywhere. */
+  Mono<ServerResponse> importConfig(ServerRequest request) {
+    TokenClaims admin = admin(request);
+    String reason = reason(request);
+    return request.bodyToMono(String.class)
+        .switchIfEmpty(Mono.error(new ProblemException(ProblemCode.INVALID_BODY, "the body must be the policy YAML")))
+        .flatMap(yaml -> actions.importConfig(yaml, admin, reason))
+        .flatMap(version -> ServerResponse.ok().contentType(MediaType.APPLICATION_JSON)
+            .bodyValue(Map.of("version", version)));
+  }
+
+  private static final MediaType YAML = MediaType.parseMediaType("application/yaml");
+  private static final String ADMIN_ATTRIBUTE = AdminRoutes.class.getName() + ".admin";
+
+  private static TokenClaims admin(ServerRequest request) {
+    return (TokenClaims) request.attribute(ADMIN_ATTRIBUTE)
+        .orElseThrow(() -> new IllegalStateException("admin filter did not run"));
+  }
+
+  /** Every change states why: {@code ?reason=} or the {@code Portcullis-Reason} header. */
+  private static String reason(ServerRequest request) {
+    String reason = request.queryParam("reason").orElseGet(() -> request.headers().firstHeader("Portcullis-Reason"));
+    if (reason == null || reason.isBlank()) {
+      throw new ProblemException(ProblemCode.INVALID_QUERY, "a reason is required (?reason=… or Portcullis-Reason)");
+    }
+    return reason.length() > 500 ? reason.substring(0, 500) : reason;
   }
 
   /** {@code GET /admin/audit/events?app=&actor=&dataset=&outcome=&limit=&cursor=}, newest first, keyset-paged. */
@@ -119,9 +172,14 @@ final class AdminRoutes {
       } else {
         response = verifier.verify(header.substring(7).trim())
             .onErrorMap(TokenRejectedException.class, e -> new ProblemException(ProblemCode.INVALID_TOKEN, e.detail()))
-            .flatMap(claims -> claims.hasScope(AdminScopes.ADMIN)
-                ? next.handle(request)
-                : Mono.error(new ProblemException(ProblemCode.POLICY_DENIED, "the admin API needs an admin token")));
+            .flatMap(claims -> {
+              if (!claims.hasScope(AdminScopes.ADMIN)) {
+                return Mono.<ServerResponse>error(
+                    new ProblemException(ProblemCode.POLICY_DENIED, "the admin API needs an admin token"));
+              }
+              request.attributes().put(ADMIN_ATTRIBUTE, claims);
+              return Mono.defer(() -> next.handle(request));
+            });
       }
       return response.onErrorResume(e -> problems.write(request.exchange(), problems.classify(e), requestId)
           .then(Mono.empty()));

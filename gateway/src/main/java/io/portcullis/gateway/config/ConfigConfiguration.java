@@ -79,6 +79,12 @@ class ConfigConfiguration {
     }
   }
 
+  @Bean
+  ConfigReloader configReloader(ConnectionFactory connections, ConfigStore store, PolicyCompilerService compiler,
+      SnapshotHolder holder) {
+    return new ConfigReloader(connections, store, compiler, holder, Duration.ofSeconds(5));
+  }
+
   private static String newKey() {
     byte[] key = new byte[32];
     new SecureRandom().nextBytes(key);

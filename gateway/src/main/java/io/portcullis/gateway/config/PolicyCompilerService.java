@@ -21,6 +21,11 @@ public final class PolicyCompilerService {
     this.clock = clock;
   }
 
+  /** Compiles a draft without storing it: the admin API's validation (precise issues, nothing applied). */
+  public PolicySnapshot validate(String yaml, String source) throws PolicyConfigException {
+    return PolicyCompiler.compile(PolicyConfigLoader.parse(yaml, source), new CompileOptions(0, hashKey, clock));
+  }
+
   public PolicySnapshot compile(StoredConfig stored) throws PolicyConfigException {
     return PolicyCompiler.compile(PolicyConfigLoader.parse(stored.yaml(), "config version " + stored.version()),
         new CompileOptions(stored.version(), hashKey, clock));

@@ -122,7 +122,7 @@ public final class PostgresReader {
               for (int i = 0; i < binds.size(); i++) {
                 Object v = binds.get(i);
                 if (v == null) {
-                  st.bindNull(i, Object.class);
+                  st.bindNull(i, String.class);
                 } else {
                   st.bind(i, v);
                 }
