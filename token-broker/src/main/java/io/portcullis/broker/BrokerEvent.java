@@ -31,7 +31,7 @@ public record BrokerEvent(
     @Nullable String remoteAddress,
     @Nullable String reason) {
 
-  public enum Type { TOKEN_ISSUED, TOKEN_REVOKED, CLIENT_AUTH_FAILED, APP_PAUSED, APP_RESUMED, SIGNING_KEY_ROTATED }
+  public enum Type { TOKEN_ISSUED, TOKEN_REVOKED, CLIENT_AUTH_FAILED, APP_PAUSED, APP_RESUMED }
 
   public BrokerEvent {
     Objects.requireNonNull(type, "type");
@@ -59,9 +59,5 @@ public record BrokerEvent(
 
   static BrokerEvent appResumed(Instant time, String clientId) {
     return new BrokerEvent(Type.APP_RESUMED, time, clientId, null, null, Set.of(), null, null, null);
-  }
-
-  static BrokerEvent keyRotated(Instant time, String newKid) {
-    return new BrokerEvent(Type.SIGNING_KEY_ROTATED, time, null, null, null, Set.of(), null, null, newKid);
   }
 }

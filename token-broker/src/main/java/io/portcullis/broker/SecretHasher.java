@@ -4,7 +4,6 @@ import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.security.spec.KeySpec;
-import java.util.Arrays;
 import java.util.Base64;
 import java.util.Objects;
 import javax.crypto.SecretKeyFactory;
@@ -98,9 +97,5 @@ public final class SecretHasher {
     } finally {
       ((PBEKeySpec) spec).clearPassword();
     }
-  }
-
-  static void wipe(char[] chars) {
-    Arrays.fill(chars, '\0');
   }
 }

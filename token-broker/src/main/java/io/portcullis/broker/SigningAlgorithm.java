@@ -3,13 +3,9 @@ package io.portcullis.broker;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSSigner;
-import com.nimbusds.jose.JWSVerifier;
 import com.nimbusds.jose.crypto.ECDSASigner;
-import com.nimbusds.jose.crypto.ECDSAVerifier;
 import com.nimbusds.jose.crypto.Ed25519Signer;
-import com.nimbusds.jose.crypto.Ed25519Verifier;
 import com.nimbusds.jose.crypto.RSASSASigner;
-import com.nimbusds.jose.crypto.RSASSAVerifier;
 import com.nimbusds.jose.jwk.Curve;
 import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWK;
@@ -88,18 +84,6 @@ public enum SigningAlgorithm {
       case RS256 -> new RSASSASigner(privateKey.toRSAKey());
       case ES256 -> new ECDSASigner(privateKey.toECKey());
       case EdDSA -> new Ed25519Signer(privateKey.toOctetKeyPair());
-    };
-  }
-
-  /**
-   * A verifier for {@code publicKey}, used only when the token header names {@code this} algorithm and the key's
-   * type matches it. Nimbus verifiers also refuse any {@code crit} header they do not understand.
-   */
-  JWSVerifier verifier(JWK publicKey) throws JOSEException {
-    return switch (this) {
-      case RS256 -> new RSASSAVerifier(publicKey.toRSAKey());
-      case ES256 -> new ECDSAVerifier(publicKey.toECKey());
-      case EdDSA -> new Ed25519Verifier(publicKey.toOctetKeyPair().toPublicJWK());
     };
   }
 }
