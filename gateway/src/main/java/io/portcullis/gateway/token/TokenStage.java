@@ -1,12 +1,15 @@
 package io.portcullis.gateway.token;
 
 import io.portcullis.broker.AccessTokenVerifier;
+import io.portcullis.broker.TokenError;
 import io.portcullis.broker.TokenRejectedException;
 import io.portcullis.gateway.pipeline.GovernedPaths;
 import io.portcullis.gateway.pipeline.RequestContext;
 import io.portcullis.gateway.pipeline.StageOrder;
 import io.portcullis.gateway.problem.ProblemCode;
 import io.portcullis.gateway.problem.ProblemException;
+import java.util.List;
+import java.util.Map;
 import org.springframework.core.Ordered;
 import org.springframework.http.HttpHeaders;
 import org.springframework.stereotype.Component;
@@ -23,10 +26,12 @@ final class TokenStage implements WebFilter, Ordered {
 
   private final AccessTokenVerifier verifier;
   private final GovernedPaths governed;
+  private final InvalidTokenLimiter limiter;
 
-  TokenStage(AccessTokenVerifier verifier, GovernedPaths governed) {
+  TokenStage(AccessTokenVerifier verifier, GovernedPaths governed, TokenProperties properties) {
     this.verifier = verifier;
     this.governed = governed;
+    this.limiter = new InvalidTokenLimiter(properties.maxInvalidPerAddress(), properties.invalidWindow());
   }
 
   @Override
@@ -44,7 +49,18 @@ final class TokenStage implements WebFilter, Ordered {
       return Mono.error(new ProblemException(ProblemCode.INVALID_TOKEN, "a Bearer access token is required"));
     }
     RequestContext ctx = RequestContext.of(exchange);
+    String address = ctx.clientIp();
+    if (limiter.blocked(address)) {
+      return Mono.error(new ProblemException(ProblemCode.RATE_LIMITED,
+          "too many invalid tokens from this address", null, List.of(),
+          Map.of(HttpHeaders.RETRY_AFTER, String.valueOf(limiter.retryAfterSeconds()))));
+    }
     return verifier.verify(header.substring(BEARER.length()).trim())
+        .doOnError(TokenRejectedException.class, e -> {
+          if (e.error() == TokenError.INVALID_TOKEN) {
+            limiter.failed(address);
+          }
+        })
         .onErrorMap(TokenRejectedException.class, TokenStage::toProblem)
         .flatMap(claims -> {
           ctx.claims(claims);
