@@ -25,7 +25,7 @@ import reactor.core.scheduler.Schedulers;
 /**
  * Appends events as canonical JSON lines to {@code <dir>/<prefix>.jsonl}, fsync'd per batch, on a dedicated
  * single-thread scheduler (file I/O never on a caller's thread, and writes stay in order). When the file exceeds
- * {@code maxBytes} it is renamed to {@code <prefix>-<UTC time>.jsonl} and a new one started.
+ * {@code maxBytes} it is renamed to {@code <prefix>-<UTC time>-<seq>.jsonl} and a new one started.
  *
  * <p>At-least-once: a batch replayed after a timeout may appear twice; readers de-duplicate by {@code event_id}
  * (the verifier accepts an identical repeat).
@@ -100,9 +100,12 @@ public final class JsonLinesAuditSink implements AuditSink, AutoCloseable {
   private void rotate() throws IOException {
     channel.close();
     channel = null;
-    Path target = directory.resolve(prefix + "-" + ROTATED.format(clock.instant()) + ".jsonl");
+    // A fixed-width sequence keeps name order equal to rotation order when two rotations share a timestamp
+    // (a bare "-1" suffix would sort before the unsuffixed name: '-' < '.').
+    String stamp = ROTATED.format(clock.instant());
+    Path target = directory.resolve(prefix + "-" + stamp + "-0000.jsonl");
     for (int n = 1; Files.exists(target); n++) {
-      target = directory.resolve(prefix + "-" + ROTATED.format(clock.instant()) + "-" + n + ".jsonl");
+      target = directory.resolve(prefix + "-" + stamp + "-" + String.format("%04d", n) + ".jsonl");
     }
     Files.move(current, target, StandardCopyOption.ATOMIC_MOVE);
     channel = FileChannel.open(current, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
