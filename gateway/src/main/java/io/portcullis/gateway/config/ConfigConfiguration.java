@@ -8,6 +8,10 @@ import io.portcullis.policy.PolicySnapshot;
 import io.portcullis.policy.config.PolicyConfigException;
 import io.portcullis.policy.config.PolicyConfigLoader;
 import io.r2dbc.spi.ConnectionFactory;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -58,9 +62,12 @@ class ConfigConfiguration {
 
   @Bean
   SnapshotHolder snapshotHolder(ConfigStore store, DemoSeeder seeder, DemoProperties demo, DatabaseProperties database,
-      PolicyCompilerService compiler, SchemaReady ready) {
+      PolicyProperties policy, PolicyCompilerService compiler, SchemaReady ready) {
     if (demo.enabledFor(database.embedded())) {
       seeder.seed().block(STARTUP_TIMEOUT);
+    }
+    if (!policy.configFile().isBlank()) {
+      importConfigFile(Path.of(policy.configFile()), store, compiler);
     }
     StoredConfig stored = store.latest().block(STARTUP_TIMEOUT);
     if (stored == null) {
@@ -83,6 +90,32 @@ class ConfigConfiguration {
   ConfigReloader configReloader(ConnectionFactory connections, ConfigStore store, PolicyCompilerService compiler,
       SnapshotHolder holder) {
     return new ConfigReloader(connections, store, compiler, holder, Duration.ofSeconds(5));
+  }
+
+  /**
+   * GitOps at start: the file becomes a new version when it differs from the stored one (validated first; a file that
+   * does not compile stops the start with every issue listed, and nothing is stored).
+   */
+  private static void importConfigFile(Path file, ConfigStore store, PolicyCompilerService compiler) {
+    String yaml;
+    try {
+      yaml = Files.readString(file);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read portcullis.policy.config-file " + file, e);
+    }
+    StoredConfig current = store.latest().block(STARTUP_TIMEOUT);
+    if (current != null && current.yaml().equals(yaml)) {
+      return;
+    }
+    try {
+      compiler.validate(yaml, file.toString());
+    } catch (PolicyConfigException e) {
+      StringBuilder issues = new StringBuilder();
+      e.issues().forEach(issue -> issues.append('\n').append(issue.render()));
+      throw new IllegalStateException(file + " does not compile:" + issues, e);
+    }
+    Long version = store.append(yaml, "config-file", "imported from " + file.getFileName()).block(STARTUP_TIMEOUT);
+    log.info("Config file {} stored as version {}", file, version);
   }
 
   private static String newKey() {
