@@ -210,6 +210,14 @@ public final class AuditPipeline implements AutoCloseable {
     }
   }
 
+  /**
+   * False while the last batch could be persisted neither in the sink nor in the spill file (it is held and retried):
+   * tier-2 requests are refused then, before they touch data. True again as soon as a retry succeeds.
+   */
+  public boolean canPersist() {
+    return !stranded && state.get() < CLOSING;
+  }
+
   public AuditStats stats() {
     long now = System.nanoTime();
     long oldest = oldestPendingNanos;

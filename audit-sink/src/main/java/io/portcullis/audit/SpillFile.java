@@ -7,9 +7,12 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * The local write-ahead file where batches go while the sink cannot take them: canonical JSON lines, appended and
@@ -18,6 +21,10 @@ import java.util.List;
  *
  * <p>A crash can leave a torn last line (the batch was never acknowledged): {@link #open()} cuts it off. A crash
  * mid-replay replays from the start again, which the sinks tolerate (events are de-duplicated by event_id).
+ *
+ * <p>Before each append it checks that its path still names the open file: a file deleted or replaced under a running
+ * gateway would take the fsync'd events with it at the next start, so the unreplayed part is copied to a new file at
+ * the path, or, when that cannot be created, the append fails and the pipeline holds the batch (tier 2 fails closed).
  */
 final class SpillFile implements Closeable {
 
@@ -29,6 +36,7 @@ final class SpillFile implements Closeable {
   private long peekEnd;
   private int peekCount;
   private long pending;
+  private Object fileKey;
 
   SpillFile(Path path) {
     this.path = path;
@@ -42,6 +50,7 @@ final class SpillFile implements Closeable {
   AuditEvent open() throws IOException {
     Files.createDirectories(path.toAbsolutePath().getParent());
     channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    fileKey = keyOf(path);
     long size = channel.size();
     long end = size;
     // cut a torn tail: everything after the last newline
@@ -73,6 +82,7 @@ final class SpillFile implements Closeable {
 
   /** Appends the batch and forces it to disk before returning. */
   void append(List<AuditEvent> batch) throws IOException {
+    ensureLinked();
     ByteArrayOutputStream out = new ByteArrayOutputStream(batch.size() * 512);
     for (AuditEvent e : batch) {
       out.write(AuditJson.toJsonBytes(e));
@@ -111,6 +121,45 @@ final class SpillFile implements Closeable {
       peekEnd = 0;
       pending = 0;
     }
+  }
+
+  /** Re-creates the file at {@link #path} with the unreplayed events when the open one is no longer there. */
+  private void ensureLinked() throws IOException {
+    Object key;
+    try {
+      key = keyOf(path);
+    } catch (IOException gone) {
+      key = null;
+    }
+    if (key != null && Objects.equals(key, fileKey)) {
+      return;
+    }
+    Files.createDirectories(path.toAbsolutePath().getParent());
+    Path fresh = path.resolveSibling(path.getFileName() + ".relink");
+    try (FileChannel out = FileChannel.open(fresh, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+        StandardOpenOption.WRITE)) {
+      long size = channel.size();
+      long position = replayOffset;
+      while (position < size) {
+        position += channel.transferTo(position, size - position, out);
+      }
+      out.force(true);
+    }
+    Files.move(fresh, path, StandardCopyOption.REPLACE_EXISTING,
+        StandardCopyOption.ATOMIC_MOVE);
+    FileChannel old = channel;
+    channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    fileKey = keyOf(path);
+    replayOffset = 0;
+    peekEnd = 0;
+    peekCount = 0;
+    old.close();
+  }
+
+  private static Object keyOf(Path p) throws IOException {
+    BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+    // fileKey is null on file systems without inode-like keys: fall back to the creation time
+    return a.fileKey() != null ? a.fileKey() : a.creationTime();
   }
 
   @Override

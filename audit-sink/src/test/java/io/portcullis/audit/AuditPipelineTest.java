@@ -176,4 +176,55 @@ class AuditPipelineTest {
     assertThat(AuditVerifier.verify("gw-hang", 1, Long.MAX_VALUE, spilled, HashChain.GENESIS, List.of(), null, null)
         .ok()).isTrue();
   }
+
+  @Test
+  void tierTwoCallersFailWhileNeitherSinkNorSpillFileTakesEventsAndNothingIsLostAfter() throws Exception {
+    java.util.concurrent.atomic.AtomicBoolean sinkUp = new java.util.concurrent.atomic.AtomicBoolean(true);
+    java.util.concurrent.CopyOnWriteArrayList<AuditEvent> stored = new java.util.concurrent.CopyOnWriteArrayList<>();
+    AuditSink flaky = new AuditSink() {
+      @Override
+      public Mono<Void> write(List<AuditEvent> batch) {
+        return Mono.defer(() -> {
+          if (!sinkUp.get()) {
+            return Mono.error(new IllegalStateException("sink down"));
+          }
+          stored.addAll(batch);
+          return Mono.empty();
+        });
+      }
+
+      @Override
+      public String name() {
+        return "flaky";
+      }
+    };
+    Path dir = spillDir.resolve("spill");
+    AuditPipeline p = AuditPipeline.builder(flaky, "gw-stranded", dir).batchSize(10)
+        .batchInterval(Duration.ofMillis(20)).probeInterval(Duration.ofMillis(50), Duration.ofMillis(100)).build();
+    p.start().block(Duration.ofSeconds(10));
+    p.durable(request(0)).block(Duration.ofSeconds(10));
+    assertThat(p.canPersist()).isTrue();
+
+    // the spill file's directory replaced by a regular file while the sink is down: nowhere to put events
+    sinkUp.set(false);
+    Path moved = spillDir.resolve("spill-away");
+    Files.move(dir, moved);
+    Files.writeString(dir, "not a directory");
+    StepVerifier.create(p.durable(request(1))).expectError(AuditUnavailableException.class)
+        .verify(Duration.ofSeconds(10));
+    assertThat(p.canPersist()).isFalse();
+    p.emit(request(2));
+
+    Files.delete(dir);
+    Files.move(moved, dir);
+    AuditFixtures.await(p::canPersist, Duration.ofSeconds(10));
+    p.durable(request(3)).block(Duration.ofSeconds(10));
+    sinkUp.set(true);
+    AuditFixtures.await(() -> p.stats().spillBacklog() == 0, Duration.ofSeconds(10));
+    p.flush().block(Duration.ofSeconds(10));
+    p.close();
+    assertThat(stored).extracting(AuditEvent::seq).containsExactlyElementsOf(oneTo(4));
+    assertThat(AuditVerifier.verify("gw-stranded", 1, Long.MAX_VALUE, stored, HashChain.GENESIS, List.of(), null, null)
+        .ok()).isTrue();
+  }
 }
