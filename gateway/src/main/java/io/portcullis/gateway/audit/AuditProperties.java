@@ -1,17 +1,62 @@
 package io.portcullis.gateway.audit;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
 
 /**
- * @param chainId    this instance's hash chain, stable across its restarts (a pod name); empty: host name + port
- * @param spillDir   local persistent directory for the spill file used while the sink is down
- * @param batchSize  events per sink write
+ * @param chainId          this instance's hash chain, stable across its restarts (a pod name); empty: host name + port
+ * @param spillDir         local persistent directory for the spill file used while the sink is down
+ * @param batchSize        events per sink write
+ * @param sink             where events go: {@code postgres} (default, the gateway's database), {@code kafka} or
+ *                         {@code file}
+ * @param maxProbeInterval longest wait between attempts to reach a sink that is down (or to leave the state where
+ *                         neither the sink nor the spill file takes events, in which tier 2 fails closed)
+ * @param kafka            the {@code kafka} sink
+ * @param file             the {@code file} sink
  */
 @ConfigurationProperties("portcullis.audit")
 public record AuditProperties(
     @DefaultValue("") String chainId,
     @DefaultValue(".portcullis/audit-spill") Path spillDir,
-    @DefaultValue("256") int batchSize) {
+    @DefaultValue("256") int batchSize,
+    @DefaultValue("postgres") SinkKind sink,
+    @DefaultValue("30s") Duration maxProbeInterval,
+    @DefaultValue Kafka kafka,
+    @DefaultValue File file) {
+
+  public AuditProperties {
+    if (batchSize < 1 || batchSize > 10_000) {
+      throw new IllegalArgumentException("portcullis.audit.batch-size: " + batchSize + " (expected: 1..10000)");
+    }
+    if (maxProbeInterval.compareTo(Duration.ofMillis(500)) < 0) {
+      throw new IllegalArgumentException(
+          "portcullis.audit.max-probe-interval: " + maxProbeInterval + " (expected: >= 500ms)");
+    }
+  }
+
+  public enum SinkKind { POSTGRES, KAFKA, FILE }
+
+  /**
+   * @param bootstrapServers the Kafka cluster ({@code host:port,…})
+   * @param topic            the audit topic; events keyed by app id
+   */
+  public record Kafka(@DefaultValue("localhost:9092") String bootstrapServers,
+      @DefaultValue("portcullis.audit") String topic) {
+  }
+
+  /**
+   * @param directory where {@code audit-<chain>.jsonl} and its rotated files go
+   * @param maxBytes  size at which the current file is rotated
+   */
+  public record File(@DefaultValue(".portcullis/audit") Path directory, @DefaultValue("256MB") DataSize maxBytes) {
+
+    public File {
+      if (maxBytes.toBytes() < 1024) {
+        throw new IllegalArgumentException("portcullis.audit.file.max-bytes: " + maxBytes + " (expected: >= 1KB)");
+      }
+    }
+  }
 }

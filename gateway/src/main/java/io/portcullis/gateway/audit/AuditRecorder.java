@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.web.server.ServerWebExchange;
 
 /**
@@ -23,6 +25,8 @@ import org.springframework.web.server.ServerWebExchange;
  * Only fingerprints of the row filter and query go in: never a token, a secret or a masked value.
  */
 public final class AuditRecorder {
+
+  private static final Logger log = LoggerFactory.getLogger(AuditRecorder.class);
 
   private final AuditPipeline pipeline;
   private final SnapshotHolder snapshots;
@@ -34,7 +38,15 @@ public final class AuditRecorder {
 
   public void record(ServerWebExchange exchange, RequestContext ctx, int status, @Nullable ProblemException problem,
       boolean cancelled) {
-    pipeline.emit(event(exchange, ctx, status, problem, cancelled));
+    AuditEvent event = event(exchange, ctx, status, problem, cancelled);
+    if (AuditGate.needsDurable(event.tier())) {
+      // the response is already on its way; what durable() adds is the fast path out of the batch wait and a
+      // logged failure when the event is only held in memory (the gate then refuses further tier-2 requests)
+      pipeline.durable(event).subscribe(null, e -> log.warn("audit event of tier-2 request {} not yet durable: {}",
+          event.requestId(), e.toString()));
+    } else {
+      pipeline.emit(event);
+    }
   }
 
   AuditEvent event(ServerWebExchange exchange, RequestContext ctx, int status, @Nullable ProblemException problem,

@@ -1,5 +1,6 @@
 package io.portcullis.gateway.policy;
 
+import io.portcullis.gateway.audit.AuditGate;
 import io.portcullis.gateway.config.SnapshotHolder;
 import io.portcullis.gateway.pipeline.DataTarget;
 import io.portcullis.gateway.pipeline.GovernedPaths;
@@ -29,10 +30,12 @@ final class PolicyStage implements WebFilter, Ordered {
 
   private final SnapshotHolder snapshots;
   private final GovernedPaths governed;
+  private final AuditGate auditGate;
 
-  PolicyStage(SnapshotHolder snapshots, GovernedPaths governed) {
+  PolicyStage(SnapshotHolder snapshots, GovernedPaths governed, AuditGate auditGate) {
     this.snapshots = snapshots;
     this.governed = governed;
+    this.auditGate = auditGate;
   }
 
   @Override
@@ -63,6 +66,10 @@ final class PolicyStage implements WebFilter, Ordered {
     ctx.decision(decision, snapshot.dataset(target.dataset()));
     if (!decision.allowed()) {
       return Mono.error(PolicyProblems.toProblem(decision));
+    }
+    ProblemException auditDown = auditGate.refusal(claims); // tier 2 fails closed before touching data
+    if (auditDown != null) {
+      return Mono.error(auditDown);
     }
     return chain.filter(exchange);
   }
