@@ -1,0 +1,60 @@
+package io.portcullis.gateway.quota;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * {@code portcullis.requests.throttled{app,reason}}, {@code portcullis.budget.used{app}} and
+ * {@code portcullis.budget.remaining{app}}, {@code portcullis.quota.fallback}. Meters are registered once per app (the
+ * app ids are the verified, configured ones, so the tag set is bounded) and cached: no registry lookup per request.
+ */
+final class QuotaMetrics {
+
+  enum Reason {
+    RATE("rate"), DATASET_RATE("dataset_rate"), CONCURRENCY("concurrency"), BUDGET("budget");
+
+    final String tag;
+
+    Reason(String tag) {
+      this.tag = tag;
+    }
+  }
+
+  private final MeterRegistry registry;
+  private final BudgetLedger ledger;
+  private final Map<String, Counter> throttled = new ConcurrentHashMap<>();
+  private final Map<String, Boolean> budgetGauges = new ConcurrentHashMap<>();
+
+  QuotaMetrics(MeterRegistry registry, BudgetLedger ledger, RateLimiters limiters) {
+    this.registry = registry;
+    this.ledger = ledger;
+    Gauge.builder("portcullis.quota.fallback", limiters, l -> l.inFallback() ? 1 : 0)
+        .description("1 while Redis is unreachable and this replica enforces its share of the rate limits locally")
+        .tag("mode", limiters.mode())
+        .register(registry);
+  }
+
+  void throttled(String app, Reason reason) {
+    throttled.computeIfAbsent(app + '\0' + reason.tag, k -> Counter.builder("portcullis.requests.throttled")
+        .description("requests refused by the quota stage")
+        .tag("app", app).tag("reason", reason.tag)
+        .register(registry)).increment();
+  }
+
+  /** Registers the app's budget gauges the first time its spend is tracked. */
+  void budgetTracked(String app, BudgetLedger.Entry first) {
+    if (budgetGauges.putIfAbsent(app, Boolean.TRUE) == null) {
+      Gauge.builder("portcullis.budget.used", ledger, l -> l.used(app))
+          .description("cost units spent in the app's current budget period")
+          .tag("app", app).baseUnit("units")
+          .register(registry);
+      Gauge.builder("portcullis.budget.remaining", ledger, l -> l.remaining(app))
+          .description("cost units left in the app's current budget period (NaN without a budget)")
+          .tag("app", app).baseUnit("units")
+          .register(registry);
+    }
+  }
+}

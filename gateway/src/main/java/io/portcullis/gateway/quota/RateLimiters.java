@@ -1,0 +1,22 @@
+package io.portcullis.gateway.quota;
+
+import reactor.core.publisher.Mono;
+
+/** Where token buckets live: in this process, or in Redis shared by every replica. */
+interface RateLimiters extends AutoCloseable {
+
+  /** Takes one token from the bucket {@code key} of shape {@code spec}; never blocks the calling thread. */
+  Mono<RateProbe> tryConsume(String key, LimitSpec spec);
+
+  /** True while a shared store is configured but unreachable and this replica enforces only its share locally. */
+  default boolean inFallback() {
+    return false;
+  }
+
+  /** {@code redis} or {@code local}. */
+  String mode();
+
+  @Override
+  default void close() {
+  }
+}

@@ -1,0 +1,38 @@
+package io.portcullis.gateway.quota;
+
+import io.github.bucket4j.ConsumptionProbe;
+
+/**
+ * The outcome of taking one token: whether it was granted, what is left, and how long until a token (refill) and
+ * the full bucket (reset) are back — what the RateLimit-* and Retry-After headers report.
+ */
+record RateProbe(boolean consumed, long limit, long remaining, long nanosToRefill, long nanosToReset) {
+
+  static RateProbe of(ConsumptionProbe probe, LimitSpec spec) {
+    return new RateProbe(probe.isConsumed(), spec.capacity(), Math.max(0, probe.getRemainingTokens()),
+        probe.isConsumed() ? 0 : probe.getNanosToWaitForRefill(), probe.getNanosToWaitForReset());
+  }
+
+  /** Of two buckets that both applied, the one a client should be told about: refused first, else the emptier. */
+  static RateProbe tighter(RateProbe a, RateProbe b) {
+    if (a.consumed != b.consumed) {
+      return a.consumed ? b : a;
+    }
+    if (!a.consumed) {
+      return a.nanosToRefill >= b.nanosToRefill ? a : b;
+    }
+    return a.remaining <= b.remaining ? a : b;
+  }
+
+  long retryAfterSeconds() {
+    return Math.max(1, ceilSeconds(nanosToRefill));
+  }
+
+  long resetSeconds() {
+    return ceilSeconds(nanosToReset);
+  }
+
+  static long ceilSeconds(long nanos) {
+    return nanos <= 0 ? 0 : (nanos + 999_999_999L) / 1_000_000_000L;
+  }
+}
