@@ -6,7 +6,7 @@ import org.springframework.http.HttpMethod;
 
 /**
  * What a data-API request addresses: {@code /data/{dataset}} or {@code /data/{dataset}/{id}} and the action its method
- * means (DESIGN.md §6).
+ * means (DESIGN.md §6) — or the dataset behind an upstream route prefix ({@link #upstream}).
  */
 public record DataTarget(String dataset, @Nullable String id, Action action) {
 
@@ -37,5 +37,27 @@ public record DataTarget(String dataset, @Nullable String id, Action action) {
       return null;
     }
     return new DataTarget(dataset, id, action);
+  }
+
+  /**
+   * A request under an admin-configured upstream route, governed as its dataset (DESIGN.md §6): GET/HEAD read, POST
+   * creates, PUT/PATCH update, DELETE deletes; {@code rest} (the path below the route prefix) is the resource id for
+   * audit. Null for any other method (the caller answers 405).
+   */
+  public static @Nullable DataTarget upstream(String dataset, String rest, HttpMethod method) {
+    Action action;
+    if (HttpMethod.GET.equals(method) || HttpMethod.HEAD.equals(method)) {
+      action = Action.READ;
+    } else if (HttpMethod.POST.equals(method)) {
+      action = Action.CREATE;
+    } else if (HttpMethod.PUT.equals(method) || HttpMethod.PATCH.equals(method)) {
+      action = Action.UPDATE;
+    } else if (HttpMethod.DELETE.equals(method)) {
+      action = Action.DELETE;
+    } else {
+      return null;
+    }
+    String id = rest.startsWith("/") ? rest.substring(1) : rest;
+    return new DataTarget(dataset, id.isEmpty() ? null : id, action);
   }
 }

@@ -49,7 +49,7 @@ final class PolicyStage implements WebFilter, Ordered {
       return chain.filter(exchange);
     }
     ServerHttpRequest request = exchange.getRequest();
-    DataTarget target = DataTarget.parse(request.getPath().value(), request.getMethod());
+    DataTarget target = governed.target(request);
     if (target == null) {
       return Mono.error(new ProblemException(ProblemCode.METHOD_NOT_ALLOWED,
           request.getMethod() + " is not supported on " + request.getPath().value()));

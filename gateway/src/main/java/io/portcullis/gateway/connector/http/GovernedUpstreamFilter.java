@@ -1,0 +1,355 @@
+package io.portcullis.gateway.connector.http;
+
+import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
+import io.github.resilience4j.reactor.circuitbreaker.operator.CircuitBreakerOperator;
+import io.portcullis.gateway.pipeline.RequestContext;
+import io.portcullis.gateway.problem.ProblemCode;
+import io.portcullis.gateway.problem.ProblemException;
+import io.portcullis.policy.Decision;
+import io.portcullis.policy.PlannedColumn;
+import io.portcullis.policy.model.Column;
+import io.portcullis.policy.model.Dataset;
+import io.portcullis.policy.model.HttpSource;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
+import org.reactivestreams.Publisher;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.cloud.gateway.filter.GatewayFilterChain;
+import org.springframework.cloud.gateway.filter.GlobalFilter;
+import org.springframework.cloud.gateway.filter.NettyWriteResponseFilter;
+import org.springframework.cloud.gateway.route.Route;
+import org.springframework.cloud.gateway.support.ServerWebExchangeUtils;
+import org.springframework.core.Ordered;
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.core.io.buffer.DataBufferUtils;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.InvalidMediaTypeException;
+import org.springframework.http.MediaType;
+import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.http.server.reactive.ServerHttpResponseDecorator;
+import org.springframework.web.server.ResponseStatusException;
+import org.springframework.web.server.ServerWebExchange;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.SynchronousSink;
+import reactor.util.retry.Retry;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The HTTP upstream connector (DESIGN.md §1 stage 4): runs around Spring Cloud Gateway's call to the upstream and
+ * its response writer, after the token, policy and quota stages have passed the request. It
+ * <ul>
+ *   <li>refuses a request the policy stage did not allow for the dataset behind this route (fail closed even if the
+ *       route table and the governed paths ever disagree);</li>
+ *   <li>keeps the caller's credentials and cookies away from the third party and asks for an unencoded body;</li>
+ *   <li>guards the call with the route's circuit breaker, retries idempotent reads after connection failures and
+ *       502/503/504, and bounds the wait by the route's timeout;</li>
+ *   <li>filters and masks the JSON body as it streams ({@link RowStreamFilter}); an upstream error status becomes
+ *       {@code upstream_unavailable} and the upstream's body and headers never reach the client.</li>
+ * </ul>
+ * Ordered just outside {@link NettyWriteResponseFilter}, so its response decorator sees the body being written, as
+ * Spring Cloud Gateway's own {@code ModifyResponseBody} filter does.
+ */
+final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
+
+  private static final Logger log = LoggerFactory.getLogger(GovernedUpstreamFilter.class);
+
+  static final int ORDER = NettyWriteResponseFilter.WRITE_RESPONSE_FILTER_ORDER - 1;
+  static final String MASKED_HEADER = "Portcullis-Masked";
+
+  private final JsonMapper json;
+  private final CircuitBreakerRegistry breakers;
+  private final HttpUpstreamProperties properties;
+  private final Map<String, String> openHeaders;
+  private final Map<String, String> retryHeaders = Map.of(HttpHeaders.RETRY_AFTER, "5");
+
+  GovernedUpstreamFilter(JsonMapper json, CircuitBreakerRegistry breakers, HttpUpstreamProperties properties) {
+    this.json = json;
+    this.breakers = breakers;
+    this.properties = properties;
+    this.openHeaders = Map.of(HttpHeaders.RETRY_AFTER,
+        String.valueOf(Math.max(1, (properties.openFor().toMillis() + 999) / 1000)));
+  }
+
+  @Override
+  public int getOrder() {
+    return ORDER;
+  }
+
+  @Override
+  public Mono<Void> filter(ServerWebExchange exchange, GatewayFilterChain chain) {
+    Route route = exchange.getAttribute(ServerWebExchangeUtils.GATEWAY_ROUTE_ATTR);
+    Object id = route == null ? null : route.getMetadata().get(UpstreamRouteRepository.ROUTE_ID);
+    if (!(id instanceof String routeId)) {
+      // every route comes from UpstreamRouteRepository; one that did not was never governed
+      return Mono.error(new ProblemException(ProblemCode.NOT_FOUND, "no such resource"));
+    }
+    RequestContext ctx = RequestContext.of(exchange);
+    Decision decision = ctx.decision();
+    Dataset dataset = ctx.datasetModel();
+    if (decision == null || !decision.allowed() || dataset == null
+        || !(dataset.source() instanceof HttpSource source) || !source.route().equals(routeId)) {
+      return Mono.error(new ProblemException(ProblemCode.NOT_FOUND, "no governed dataset is served here"));
+    }
+    ServerHttpRequest request = exchange.getRequest();
+    if (unsafePath(request.getPath().value())) {
+      return Mono.error(new ProblemException(ProblemCode.INVALID_QUERY,
+          "encoded separators, dot segments and path parameters are not allowed on upstream routes"));
+    }
+    Object timeoutMillis = route.getMetadata().get(UpstreamRouteRepository.TIMEOUT_MILLIS);
+    Duration timeout = Duration.ofMillis(timeoutMillis instanceof Number n ? n.longValue() : 10_000);
+    HttpMethod method = request.getMethod();
+    boolean idempotentRead = HttpMethod.GET.equals(method) || HttpMethod.HEAD.equals(method);
+
+    ServerHttpRequest upstreamRequest = request.mutate().headers(h -> {
+      h.remove(HttpHeaders.AUTHORIZATION); // our access token means nothing to the third party
+      h.remove(HttpHeaders.COOKIE);
+      h.remove(HttpHeaders.PROXY_AUTHORIZATION);
+      h.set(HttpHeaders.ACCEPT_ENCODING, "identity"); // the filter parses the body: no gzip
+    }).build();
+    ServerHttpResponse response = exchange.getResponse();
+    HttpHeaders own = new HttpHeaders();
+    own.addAll(response.getHeaders()); // request id, rate limits: what the stages set before the upstream answered
+    BodyPlan plan = new BodyPlan(source.rowsPointer(), decision, declared(dataset), masked(decision), timeout, ctx);
+
+    Mono<Void> call = Mono.defer(() -> chain.filter(exchange.mutate().request(upstreamRequest)
+            .response(new FilteringResponse(exchange, own, plan, idempotentRead && HttpMethod.GET.equals(method)))
+            .build()))
+        .transformDeferred(CircuitBreakerOperator.of(breakers.circuitBreaker(routeId)));
+    if (idempotentRead && properties.retries() > 0) {
+      call = call.retryWhen(Retry.backoff(properties.retries(), properties.retryBackoff())
+          .filter(e -> !response.isCommitted() && retriable(e))
+          .doBeforeRetry(signal -> ServerWebExchangeUtils.reset(exchange))
+          .onRetryExhaustedThrow((spec, signal) -> signal.failure()));
+    }
+    return call.onErrorMap(e -> !(e instanceof ProblemException), e -> toProblem(e, routeId))
+        .doOnError(e -> restoreHeaders(exchange, own));
+  }
+
+  /** What the body filter needs, resolved once per request. */
+  private record BodyPlan(String rowsPointer, Decision decision, Set<String> declared, @Nullable String maskedHeader,
+      Duration idleTimeout, RequestContext ctx) {
+  }
+
+  private static Set<String> declared(Dataset dataset) {
+    Set<String> names = new HashSet<>();
+    for (Column c : dataset.columns()) {
+      names.add(c.name());
+    }
+    return names;
+  }
+
+  private static @Nullable String masked(Decision decision) {
+    List<String> masked = new ArrayList<>();
+    for (PlannedColumn c : decision.columns().columns()) {
+      if (c.mask() != null) {
+        masked.add(c.name());
+      }
+    }
+    return masked.isEmpty() ? null : String.join(", ", masked);
+  }
+
+  /**
+   * Paths the upstream might resolve outside the route's base path, or read differently than our {@code Path}
+   * predicate did: percent-encoded dots, slashes or backslashes, dot segments, and matrix parameters.
+   */
+  static boolean unsafePath(String rawPath) {
+    String p = rawPath.toLowerCase(Locale.ROOT);
+    return p.contains("%2e") || p.contains("%2f") || p.contains("%5c") || p.indexOf('\\') >= 0 || p.indexOf(';') >= 0
+        || p.contains("/../") || p.endsWith("/..") || p.contains("/./") || p.endsWith("/.");
+  }
+
+  /** Worth another attempt: nothing reached the client and the upstream may answer differently next time. */
+  private static boolean retriable(Throwable e) {
+    if (e instanceof UpstreamFailure f) {
+      return f.kind() == UpstreamFailure.Kind.STATUS && (f.status() == 502 || f.status() == 503 || f.status() == 504);
+    }
+    return isTransport(e) && !isTimeout(e);
+  }
+
+  /** Whether a failure counts against the route's circuit breaker: everything but the upstream's own 4xx answers. */
+  static boolean recordedByBreaker(Throwable e) {
+    if (e instanceof UpstreamFailure f && f.kind() == UpstreamFailure.Kind.STATUS) {
+      return f.status() >= 500 || f.status() < 400;
+    }
+    return !(e instanceof ProblemException);
+  }
+
+  private static boolean isTimeout(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof TimeoutException || t instanceof io.netty.handler.timeout.TimeoutException) {
+        return true;
+      }
+      if (t instanceof ResponseStatusException rse && rse.getStatusCode().value() == HttpStatus.GATEWAY_TIMEOUT.value()) {
+        return true;
+      }
+      if (t.getCause() == t) {
+        break;
+      }
+    }
+    return false;
+  }
+
+  private static boolean isTransport(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof IOException || t instanceof io.netty.channel.ChannelException
+          || t.getClass().getName().startsWith("reactor.netty.")) {
+        return true;
+      }
+      if (t.getCause() == t) {
+        break;
+      }
+    }
+    return false;
+  }
+
+  private Throwable toProblem(Throwable e, String routeId) {
+    if (e instanceof CallNotPermittedException) {
+      return new ProblemException(ProblemCode.UPSTREAM_UNAVAILABLE,
+          "the upstream is failing; calls are paused (circuit breaker open)", null, List.of(), openHeaders);
+    }
+    if (e instanceof UpstreamFailure f) {
+      log.warn("route {}: {}", routeId, f.getMessage());
+      ProblemCode code = f.kind() == UpstreamFailure.Kind.IDLE ? ProblemCode.UPSTREAM_TIMEOUT
+          : ProblemCode.UPSTREAM_UNAVAILABLE;
+      String detail = f.kind() == UpstreamFailure.Kind.STATUS ? "the upstream answered with an error"
+          : f.getMessage();
+      return new ProblemException(code, detail, null, List.of(), retryHeaders);
+    }
+    if (isTimeout(e)) {
+      return new ProblemException(ProblemCode.UPSTREAM_TIMEOUT, "the upstream did not answer within the route's timeout",
+          null, List.of(), retryHeaders);
+    }
+    if (isTransport(e)) {
+      log.warn("route {}: upstream unreachable: {}", routeId, e.toString());
+      return new ProblemException(ProblemCode.UPSTREAM_UNAVAILABLE, "the upstream could not be reached",
+          null, List.of(), retryHeaders);
+    }
+    if (e instanceof ResponseStatusException rse && rse.getStatusCode().is5xxServerError()) {
+      return new ProblemException(ProblemCode.UPSTREAM_UNAVAILABLE, "the upstream could not be reached",
+          null, List.of(), retryHeaders);
+    }
+    return e; // not an upstream failure: a bug, left to the lifecycle stage (logged, internal_error)
+  }
+
+  /** Drops what the upstream put in the response headers and puts back ours (before anything is sent). */
+  private static void restoreHeaders(ServerWebExchange exchange, HttpHeaders own) {
+    ServerHttpResponse response = exchange.getResponse();
+    if (response.isCommitted()) {
+      return;
+    }
+    HttpHeaders headers = response.getHeaders();
+    Set<String> added = exchange.getAttribute(ServerWebExchangeUtils.CLIENT_RESPONSE_HEADER_NAMES);
+    if (added != null) {
+      added.forEach(headers::remove);
+    }
+    own.forEach(headers::put);
+  }
+
+  /** Replaces what Spring Cloud Gateway would copy from the upstream with the governed body. */
+  private final class FilteringResponse extends ServerHttpResponseDecorator {
+
+    private final ServerWebExchange exchange;
+    private final HttpHeaders own;
+    private final BodyPlan plan;
+    private final boolean filterBody;
+
+    FilteringResponse(ServerWebExchange exchange, HttpHeaders own, BodyPlan plan, boolean filterBody) {
+      super(exchange.getResponse());
+      this.exchange = exchange;
+      this.own = own;
+      this.plan = plan;
+      this.filterBody = filterBody;
+    }
+
+    @Override
+    public Mono<Void> writeWith(Publisher<? extends DataBuffer> body) {
+      HttpStatusCode status = getDelegate().getStatusCode();
+      if (status == null || !status.is2xxSuccessful()) {
+        return Mono.error(UpstreamFailure.status(status));
+      }
+      boolean json = isJson(getHeaders());
+      restoreHeaders(exchange, own);
+      if (!filterBody) {
+        // HEAD has no body; a write's response body is not relayed (it is not shaped as governed rows)
+        return Flux.from(body).doOnNext(DataBufferUtils::release)
+            .then(Mono.defer(() -> {
+              getHeaders().setContentLength(0);
+              return getDelegate().setComplete();
+            }));
+      }
+      if (!json) {
+        return Mono.error(UpstreamFailure.body("the upstream did not answer JSON"));
+      }
+      getHeaders().setContentType(MediaType.APPLICATION_JSON);
+      if (plan.maskedHeader() != null) {
+        getHeaders().set(MASKED_HEADER, plan.maskedHeader());
+      }
+      RowStreamFilter rows = new RowStreamFilter(json(), plan.rowsPointer(), plan.decision().columns(),
+          plan.decision().rowFilter(), plan.declared(), properties.maxRowSize().toBytes(),
+          properties.maxPrefixSize().toBytes(), size -> plan.ctx().addRow(size));
+      byte[][] scratch = {new byte[8192]};
+      Flux<DataBuffer> filtered = Flux.<DataBuffer>from(body)
+          .timeout(plan.idleTimeout(), Flux.error(UpstreamFailure::idle))
+          .handle((DataBuffer in, SynchronousSink<DataBuffer> sink) -> {
+            byte[] produced;
+            try {
+              int n = in.readableByteCount();
+              if (scratch[0].length < n) {
+                scratch[0] = new byte[Math.max(n, scratch[0].length * 2)];
+              }
+              in.read(scratch[0], 0, n);
+              produced = rows.feed(scratch[0], 0, n);
+            } finally {
+              DataBufferUtils.release(in);
+            }
+            if (produced.length > 0) {
+              sink.next(bufferFactory().wrap(produced));
+            }
+          })
+          .concatWith(Mono.fromSupplier(rows::finish).filter(b -> b.length > 0).map(b -> bufferFactory().wrap(b)))
+          .doFinally(signal -> rows.close());
+      return getDelegate().writeWith(filtered);
+    }
+
+    @Override
+    public Mono<Void> writeAndFlushWith(Publisher<? extends Publisher<? extends DataBuffer>> body) {
+      // Spring Cloud Gateway streams event-stream and NDJSON answers this way: not a governed JSON body
+      HttpStatusCode status = getDelegate().getStatusCode();
+      return Mono.error(status == null || !status.is2xxSuccessful() ? UpstreamFailure.status(status)
+          : UpstreamFailure.body("the upstream did not answer JSON"));
+    }
+  }
+
+  private JsonMapper json() {
+    return json;
+  }
+
+  private static boolean isJson(HttpHeaders headers) {
+    MediaType type;
+    try {
+      type = headers.getContentType();
+    } catch (InvalidMediaTypeException e) {
+      return false;
+    }
+    if (type == null) {
+      return true; // many APIs omit it; the parser decides
+    }
+    return MediaType.APPLICATION_JSON.isCompatibleWith(type) || type.getSubtype().endsWith("+json");
+  }
+}
