@@ -4,6 +4,7 @@ import io.portcullis.audit.AuditEvent;
 import io.portcullis.audit.AuditPipeline;
 import io.portcullis.audit.EventType;
 import io.portcullis.audit.Outcome;
+import io.portcullis.audit.lineage.LineageAggregator;
 import io.portcullis.gateway.config.SnapshotHolder;
 import io.portcullis.gateway.pipeline.RequestContext;
 import io.portcullis.gateway.problem.ProblemException;
@@ -30,10 +31,12 @@ public final class AuditRecorder {
 
   private final AuditPipeline pipeline;
   private final SnapshotHolder snapshots;
+  private final @Nullable LineageAggregator lineage;
 
-  public AuditRecorder(AuditPipeline pipeline, SnapshotHolder snapshots) {
+  public AuditRecorder(AuditPipeline pipeline, SnapshotHolder snapshots, @Nullable LineageAggregator lineage) {
     this.pipeline = pipeline;
     this.snapshots = snapshots;
+    this.lineage = lineage;
   }
 
   public void record(ServerWebExchange exchange, RequestContext ctx, int status, @Nullable ProblemException problem,
@@ -46,6 +49,9 @@ public final class AuditRecorder {
           event.requestId(), e.toString()));
     } else {
       pipeline.emit(event);
+    }
+    if (lineage != null) {
+      lineage.record(event);
     }
   }
 

@@ -6,12 +6,14 @@ import io.portcullis.audit.AuditSink;
 import io.portcullis.audit.JsonLinesAuditSink;
 import io.portcullis.audit.KafkaAuditSink;
 import io.portcullis.audit.PostgresAuditSink;
+import io.portcullis.audit.lineage.LineageAggregator;
 import io.portcullis.broker.BrokerEventListener;
 import io.portcullis.gateway.config.SnapshotHolder;
 import io.r2dbc.spi.ConnectionFactory;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -64,8 +66,9 @@ class AuditWiring {
   }
 
   @Bean
-  AuditRecorder auditRecorder(AuditPipeline pipeline, SnapshotHolder snapshots) {
-    return new AuditRecorder(pipeline, snapshots);
+  AuditRecorder auditRecorder(AuditPipeline pipeline, SnapshotHolder snapshots,
+      ObjectProvider<LineageAggregator> lineage) {
+    return new AuditRecorder(pipeline, snapshots, lineage.getIfAvailable());
   }
 
   @Bean

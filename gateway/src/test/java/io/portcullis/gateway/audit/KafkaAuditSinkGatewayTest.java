@@ -2,11 +2,13 @@ package io.portcullis.gateway.audit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+
 import io.micrometer.core.instrument.MeterRegistry;
 import io.portcullis.audit.AuditEvent;
 import io.portcullis.audit.AuditJson;
 import io.portcullis.audit.AuditPipeline;
 import io.portcullis.audit.EventType;
+import io.portcullis.audit.lineage.LineageEmitter;
 import io.portcullis.gateway.GatewayTestSupport;
 import io.portcullis.testsupport.PostgresExtension;
 import java.time.Duration;
@@ -30,12 +32,19 @@ import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.web.reactive.server.WebTestClient;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
-/** {@code portcullis.audit.sink=kafka}: each request's one event lands on the topic, keyed by its app. */
+/**
+ * {@code portcullis.audit.sink=kafka}: each request's one event lands on the topic, keyed by its app; with
+ * {@code portcullis.lineage.transport=kafka} the same requests become OpenLineage runs on another topic.
+ */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 class KafkaAuditSinkGatewayTest {
 
   static final String TOPIC = "portcullis.audit.test";
+  static final String LINEAGE_TOPIC = "openlineage.test";
+  static final JsonMapper JSON = JsonMapper.builder().build();
 
   @RegisterExtension
   static final PostgresExtension PG = new PostgresExtension();
@@ -43,7 +52,7 @@ class KafkaAuditSinkGatewayTest {
   static final EmbeddedKafkaKraftBroker KAFKA = startBroker();
 
   static EmbeddedKafkaKraftBroker startBroker() {
-    EmbeddedKafkaKraftBroker broker = new EmbeddedKafkaKraftBroker(1, 2, TOPIC);
+    EmbeddedKafkaKraftBroker broker = new EmbeddedKafkaKraftBroker(1, 2, TOPIC, LINEAGE_TOPIC);
     broker.afterPropertiesSet();
     return broker;
   }
@@ -59,6 +68,10 @@ class KafkaAuditSinkGatewayTest {
     registry.add("portcullis.audit.sink", () -> "kafka");
     registry.add("portcullis.audit.kafka.bootstrap-servers", KAFKA::getBrokersAsString);
     registry.add("portcullis.audit.kafka.topic", () -> TOPIC);
+    registry.add("portcullis.lineage.enabled", () -> "true");
+    registry.add("portcullis.lineage.transport", () -> "kafka");
+    registry.add("portcullis.lineage.kafka.bootstrap-servers", KAFKA::getBrokersAsString);
+    registry.add("portcullis.lineage.kafka.topic", () -> LINEAGE_TOPIC);
   }
 
   @LocalServerPort
@@ -69,6 +82,9 @@ class KafkaAuditSinkGatewayTest {
 
   @Autowired
   MeterRegistry meters;
+
+  @Autowired
+  LineageEmitter lineage;
 
   @Test
   void eachRequestIsOneEventOnTheTopicKeyedByItsApp() {
@@ -89,7 +105,7 @@ class KafkaAuditSinkGatewayTest {
     pipeline.flush().block(Duration.ofSeconds(30));
 
     Map<String, List<ConsumerRecord<String, byte[]>>> byRequest = new HashMap<>();
-    for (ConsumerRecord<String, byte[]> r : consumeAll()) {
+    for (ConsumerRecord<String, byte[]> r : consumeAll(TOPIC)) {
       AuditEvent e = AuditJson.fromJson(r.value());
       if (e.eventType() == EventType.REQUEST) {
         byRequest.computeIfAbsent(e.requestId(), k -> new ArrayList<>()).add(r);
@@ -108,18 +124,30 @@ class KafkaAuditSinkGatewayTest {
         .isGreaterThanOrEqualTo(appOfRequest.size() + 1);
     assertThat(meters.get("portcullis.audit.sink.healthy").gauge().value()).isEqualTo(1.0);
     assertThat(meters.get("portcullis.audit.spill.backlog").gauge().value()).isZero();
+
+    // lineage of the same requests: per app and minute, the dataset read as an input with its request count
+    lineage.flushAll().block(Duration.ofSeconds(30));
+    Map<String, Long> readsByJobAndDataset = new HashMap<>();
+    for (ConsumerRecord<String, byte[]> r : consumeAll(LINEAGE_TOPIC)) {
+      JsonNode run = JSON.readTree(r.value());
+      assertThat(r.key()).isEqualTo("portcullis/" + run.at("/job/name").asText());
+      run.at("/inputs").forEach(in -> readsByJobAndDataset.merge(run.at("/job/name").asText() + " " + in.at("/name").asText(),
+          in.at("/inputFacets/portcullis_access/requests").asLong(), Long::sum));
+    }
+    assertThat(readsByJobAndDataset).containsEntry("survey-sandbox forms.submissions", 3L)
+        .containsEntry("team-inventory inventory.items", 3L);
   }
 
-  static List<ConsumerRecord<String, byte[]>> consumeAll() {
+  static List<ConsumerRecord<String, byte[]>> consumeAll(String topic) {
     Map<String, Object> config = Map.of(
         ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.getBrokersAsString(),
-        ConsumerConfig.GROUP_ID_CONFIG, "audit-gateway-test",
+        ConsumerConfig.GROUP_ID_CONFIG, "audit-gateway-test-" + topic,
         ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
         ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
         ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
     List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
     try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(config)) {
-      consumer.subscribe(List.of(TOPIC));
+      consumer.subscribe(List.of(topic));
       long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
       int emptyPolls = 0;
       // everything was acknowledged before we poll (flush above): stop after the topic runs dry
