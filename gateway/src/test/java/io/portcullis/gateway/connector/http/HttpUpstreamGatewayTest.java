@@ -1,0 +1,435 @@
+package io.portcullis.gateway.connector.http;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.okJson;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlPathMatching;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.github.tomakehurst.wiremock.WireMockServer;
+import com.github.tomakehurst.wiremock.core.WireMockConfiguration;
+import com.github.tomakehurst.wiremock.stubbing.Scenario;
+import io.portcullis.gateway.GatewayTestSupport;
+import io.portcullis.gateway.admin.AdminServer;
+import io.portcullis.policy.config.PolicyConfigLoader;
+import io.portcullis.policy.config.PolicyConfigWriter;
+import io.portcullis.policy.model.PolicyConfig;
+import io.portcullis.testsupport.PostgresExtension;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.MediaType;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.web.reactive.server.WebTestClient;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.JsonToken;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A third-party JSON API (WireMock) behind admin-configured upstream routes of a full demo gateway: the routes come
+ * from a config imported through the admin API, requests are governed like {@code /data}, rows are filtered and
+ * masked as they stream, and the upstream's failures, slowness and garbage become problems, never leaks.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+class HttpUpstreamGatewayTest {
+
+  @RegisterExtension
+  static final PostgresExtension PG = new PostgresExtension();
+
+  static final WireMockServer UPSTREAM = new WireMockServer(WireMockConfiguration.options().dynamicPort());
+
+  static {
+    UPSTREAM.start();
+  }
+
+  @DynamicPropertySource
+  static void properties(DynamicPropertyRegistry registry) {
+    GatewayTestSupport.demoGateway(registry, PG);
+    registry.add("portcullis.http-upstream.window", () -> "4");
+    registry.add("portcullis.http-upstream.minimum-calls", () -> "4");
+    registry.add("portcullis.http-upstream.open-for", () -> "30s");
+    registry.add("portcullis.http-upstream.retry-backoff", () -> "10ms");
+    registry.add("portcullis.http-upstream.refresh-interval", () -> "200ms");
+  }
+
+  @AfterAll
+  static void stopUpstream() {
+    UPSTREAM.stop();
+  }
+
+  static final String APP = "team-inventory"; // tier 1, attrs.region = eu
+  static boolean imported;
+  static String token;
+
+  @LocalServerPort
+  int port;
+
+  @Autowired
+  AdminServer admin;
+
+  final HttpClient http = HttpClient.newHttpClient();
+
+  WebTestClient data() {
+    return WebTestClient.bindToServer().baseUrl("http://localhost:" + port).responseTimeout(Duration.ofSeconds(30))
+        .build();
+  }
+
+  /*
+   * Each failure scenario has its own route: breakers are per route, and a scenario must not open another's.
+   */
+
+  /** The CRM routes and datasets, added to the demo config through the admin API (as an admin would). */
+  @BeforeEach
+  void importCrmRoutes() throws Exception {
+    if (imported) {
+      return;
+    }
+    String demoToken = GatewayTestSupport.token(data(), PG, APP);
+    data().get().uri("/crm/contacts").header(HttpHeaders.AUTHORIZATION, "Bearer " + demoToken).exchange()
+        .expectStatus().isNotFound(); // no route before the import
+
+    WebTestClient admin = WebTestClient.bindToServer().baseUrl("http://127.0.0.1:" + this.admin.port())
+        .defaultHeader(HttpHeaders.AUTHORIZATION, "Bearer " + GatewayTestSupport.token(data(), PG, "portcullis-admin"))
+        .build();
+    String yaml = admin.get().uri("/admin/config").exchange().expectStatus().isOk()
+        .expectBody(String.class).returnResult().getResponseBody();
+    PolicyConfig demo = PolicyConfigLoader.parse(yaml, "demo.yaml");
+    PolicyConfig crm = PolicyConfigLoader.parse(crmYaml("http://localhost:" + UPSTREAM.port()), "crm.yaml");
+    PolicyConfig merged = new PolicyConfig(demo.settings(), demo.apps(), concat(demo.datasets(), crm.datasets()),
+        concat(demo.grants(), crm.grants()), demo.policies(), concat(demo.routes(), crm.routes()));
+    admin.put().uri("/admin/config?reason=crm-upstream").contentType(MediaType.parseMediaType("application/yaml"))
+        .bodyValue(PolicyConfigWriter.toYaml(merged)).exchange().expectStatus().isOk();
+
+    UPSTREAM.stubFor(get(urlPathEqualTo("/api/ping")).willReturn(okJson("{\"data\": []}")));
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    int status = 0;
+    while (System.nanoTime() < deadline) {
+      token = GatewayTestSupport.token(data(), PG, APP); // scopes are granted at issue time
+      status = send("/crm/ping", token).statusCode();
+      if (status == 200) {
+        break;
+      }
+      Thread.sleep(100);
+    }
+    assertThat(status).as("the imported route serves within 10 s").isEqualTo(200);
+    imported = true;
+  }
+
+  static <T> List<T> concat(List<T> a, List<T> b) {
+    List<T> out = new ArrayList<>(a);
+    out.addAll(b);
+    return out;
+  }
+
+  static String crmYaml(String upstream) {
+    StringBuilder y = new StringBuilder("datasets:\n");
+    String[][] routes = {
+        {"crm.contacts", "crm", "/crm", "/api", "/data", "2s"},
+        {"crm.slow", "crm-slow", "/crm-slow", "/slow", "/data", "500ms"},
+        {"crm.flaky", "crm-flaky", "/crm-flaky", "/flaky", "/data", "2s"},
+        {"crm.junk", "crm-junk", "/crm-junk", "/junk", "/data", "2s"},
+        {"crm.bulk", "crm-bulk", "/crm-bulk", "/bulk", "", "60s"}};
+    for (String[] r : routes) {
+      y.append("""
+            - name: %s
+              source: {type: http, route: %s, rows_pointer: "%s"}
+              columns:
+                - {name: id, type: integer}
+                - {name: name, type: text}
+                - {name: email, type: text}
+                - {name: phone, type: text}
+                - {name: region, type: text}
+                - {name: ssn, type: text}
+          """.formatted(r[0], r[1], r[4]));
+    }
+    y.append("grants:\n");
+    for (String[] r : routes) {
+      y.append("""
+            - app: %s
+              dataset: %s
+              actions: [read]
+              row_filter: "row.region == token.attrs.region"
+              columns: {deny: [ssn], masks: {email: email_domain, phone: last4}}
+          """.formatted(APP, r[0]));
+    }
+    y.append("routes:\n");
+    for (String[] r : routes) {
+      y.append("  - {id: %s, path_prefix: %s, uri: \"%s%s\", timeout: %s}\n".formatted(r[1], r[2], upstream, r[3], r[5]));
+    }
+    return y.toString();
+  }
+
+  HttpResponse<String> send(String path, String bearer) throws IOException, InterruptedException {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
+        .timeout(Duration.ofSeconds(30));
+    if (bearer != null) {
+      b.header(HttpHeaders.AUTHORIZATION, "Bearer " + bearer);
+    }
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  static String requestId(HttpResponse<?> response) {
+    return response.headers().firstValue("Portcullis-Request-Id").orElseThrow();
+  }
+
+  static final String CRM_BODY = """
+      {"meta": {"page": 1, "total": 4},
+       "data": [
+         {"id": 1, "name": "Ann", "email": "ann@corp.example", "phone": "+44 20 7946 0001", "region": "eu",
+          "ssn": "123-45-6789", "internal_notes": "SECRET-NOTE"},
+         {"id": 2, "name": "Bob", "email": "bob@us.example", "phone": "555-0100", "region": "us", "ssn": "987-65-4321"},
+         {"id": 3, "name": "Cat", "email": "cat@corp.example", "region": null},
+         {"id": 4, "name": "Dan", "email": "dan@eu.example", "phone": "+33 1 23 45 67 89", "region": "eu"}
+       ],
+       "next": "cursor-2"}
+      """;
+
+  @Test
+  void rowsOutsideTheFilterNeverAppearMasksApplyAndHiddenFieldsAreDropped() throws Exception {
+    UPSTREAM.stubFor(get(urlPathEqualTo("/api/contacts")).willReturn(okJson(CRM_BODY)
+        .withHeader("X-Upstream-Internal", "db-7.internal").withHeader("Set-Cookie", "upstream=1")));
+
+    HttpResponse<String> r = send("/crm/contacts?page=1", token);
+
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).isEqualTo("{\"meta\":{\"page\":1,\"total\":4},\"data\":["
+        + "{\"id\":1,\"name\":\"Ann\",\"email\":\"****@corp.example\",\"phone\":\"****0001\",\"region\":\"eu\"},"
+        + "{\"id\":4,\"name\":\"Dan\",\"email\":\"****@eu.example\",\"phone\":\"****7 89\",\"region\":\"eu\"}"
+        + "],\"next\":\"cursor-2\"}");
+    assertThat(r.headers().firstValue("Portcullis-Masked")).hasValue("email, phone");
+    assertThat(r.headers().firstValue("Content-Type")).hasValue("application/json");
+    assertThat(r.headers().map()).doesNotContainKeys("x-upstream-internal", "set-cookie");
+    // the upstream sees the path below the prefix, the query, and not the caller's token
+    UPSTREAM.verify(getRequestedFor(urlPathEqualTo("/api/contacts"))
+        .withQueryParam("page", com.github.tomakehurst.wiremock.client.WireMock.equalTo("1"))
+        .withoutHeader(HttpHeaders.AUTHORIZATION));
+    assertAudited(requestId(r), "allowed", 200, null, 2);
+  }
+
+  @Test
+  void requestsWithoutTokenOrGrantNeverReachTheUpstream() throws Exception {
+    UPSTREAM.stubFor(get(urlPathEqualTo("/api/private")).willReturn(okJson(CRM_BODY)));
+
+    HttpResponse<String> anonymous = send("/crm/private", null);
+    assertThat(anonymous.statusCode()).isEqualTo(401);
+    assertThat(anonymous.body()).contains("\"code\":\"invalid_token\"");
+    HttpResponse<String> ungranted = send("/crm/private", GatewayTestSupport.token(data(), PG, "survey-sandbox"));
+    assertThat(ungranted.statusCode()).isEqualTo(403);
+    HttpResponse<String> traversal = send("/crm/%2e%2e/admin", token);
+    assertThat(traversal.statusCode()).isEqualTo(400);
+    assertThat(traversal.body()).contains("\"code\":\"invalid_query\"");
+
+    assertThat(UPSTREAM.findAll(getRequestedFor(urlPathEqualTo("/api/private")))).isEmpty();
+    assertThat(UPSTREAM.findAll(getRequestedFor(urlPathMatching("/admin.*")))).isEmpty();
+    assertAudited(requestId(anonymous), "denied", 401, "invalid_token", 0);
+    assertAudited(requestId(ungranted), "denied", 403, null, 0);
+  }
+
+  @Test
+  void aSlowUpstreamIsCutAtTheRouteTimeoutWith504() throws Exception {
+    UPSTREAM.stubFor(get(urlPathEqualTo("/slow/contacts")).willReturn(okJson(CRM_BODY).withFixedDelay(3000)));
+
+    HttpResponse<String> r = send("/crm-slow/contacts", token);
+
+    assertThat(r.statusCode()).isEqualTo(504);
+    assertThat(r.body()).contains("\"code\":\"upstream_unavailable\"").doesNotContain("Ann");
+    assertThat(r.headers().firstValue("Retry-After")).isPresent();
+    assertAudited(requestId(r), "error", 504, "upstream_unavailable", 0);
+  }
+
+  @Test
+  void aFailingUpstreamAnswers503WithoutItsBodyAndTheBreakerOpens() throws Exception {
+    UPSTREAM.stubFor(get(urlPathEqualTo("/flaky/contacts")).willReturn(aResponse().withStatus(500)
+        .withHeader("Content-Type", "application/json").withBody("{\"error\": \"password=hunter2 at db-7\"}")));
+
+    List<HttpResponse<String>> answers = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      answers.add(send("/crm-flaky/contacts", token));
+    }
+    for (HttpResponse<String> r : answers) {
+      assertThat(r.statusCode()).isEqualTo(503);
+      assertThat(r.body()).contains("\"code\":\"upstream_unavailable\"").doesNotContain("hunter2");
+      assertThat(r.headers().firstValue("Retry-After")).isPresent();
+    }
+    int calls = UPSTREAM.findAll(getRequestedFor(urlPathEqualTo("/flaky/contacts"))).size();
+    assertThat(calls).isEqualTo(4);
+
+    HttpResponse<String> open = send("/crm-flaky/contacts", token);
+    assertThat(open.statusCode()).isEqualTo(503);
+    assertThat(open.body()).contains("circuit breaker open");
+    assertThat(open.headers().firstValue("Retry-After")).hasValue("30");
+    assertThat(UPSTREAM.findAll(getRequestedFor(urlPathEqualTo("/flaky/contacts")))).hasSize(calls);
+    assertAudited(requestId(answers.get(0)), "error", 503, "upstream_unavailable", 0);
+    assertAudited(requestId(open), "error", 503, "upstream_unavailable", 0);
+  }
+
+  @Test
+  void anIdempotentReadIsRetriedAfterA503() throws Exception {
+    UPSTREAM.stubFor(get(urlPathEqualTo("/api/retry")).inScenario("retry").whenScenarioStateIs(Scenario.STARTED)
+        .willReturn(aResponse().withStatus(503)).willSetStateTo("recovered"));
+    UPSTREAM.stubFor(get(urlPathEqualTo("/api/retry")).inScenario("retry").whenScenarioStateIs("recovered")
+        .willReturn(okJson("{\"data\": [{\"id\": 9, \"region\": \"eu\"}]}")));
+
+    HttpResponse<String> r = send("/crm/retry", token);
+
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).isEqualTo("{\"data\":[{\"id\":9,\"region\":\"eu\"}]}");
+    assertThat(UPSTREAM.findAll(getRequestedFor(urlPathEqualTo("/api/retry")))).hasSize(2);
+    assertAudited(requestId(r), "allowed", 200, null, 1);
+  }
+
+  @Test
+  void malformedJsonIsAProblemBeforeAnythingIsSent() throws Exception {
+    UPSTREAM.stubFor(get(urlPathEqualTo("/junk/broken")).willReturn(okJson(
+        "{\"data\": [{\"id\": 1, \"region\": \"eu\", \"ssn\": \"SECRET-SSN\" <!-- db error: SECRET-TRACE -->")));
+    UPSTREAM.stubFor(get(urlPathEqualTo("/junk/html")).willReturn(aResponse().withStatus(200)
+        .withHeader("Content-Type", "text/html").withBody("<html>SECRET-PAGE</html>")));
+
+    for (String path : List.of("/crm-junk/broken", "/crm-junk/html")) {
+      HttpResponse<String> r = send(path, token);
+      assertThat(r.statusCode()).as(path).isEqualTo(503);
+      assertThat(r.body()).contains("\"code\":\"upstream_unavailable\"").doesNotContain("SECRET");
+      assertAudited(requestId(r), "error", 503, "upstream_unavailable", 0);
+    }
+  }
+
+  @Test
+  void malformedJsonAfterRowsWereSentClosesTheConnectionWithoutUpstreamText() throws Exception {
+    StringBuilder body = new StringBuilder("{\"data\": [");
+    for (int i = 0; i < 20_000; i++) {
+      body.append("{\"id\": ").append(i).append(", \"region\": \"eu\", \"name\": \"row ").append(i).append("\"},");
+    }
+    body.append("{\"id\": -1, \"region\": \"eu\", \"ssn\": \"SECRET-SSN\" SECRET-TRACE");
+    UPSTREAM.stubFor(get(urlPathEqualTo("/junk/broken-late")).willReturn(okJson(body.toString())));
+
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/crm-junk/broken-late"))
+        .header(HttpHeaders.AUTHORIZATION, "Bearer " + token).build();
+    HttpResponse<InputStream> r = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+    assertThat(r.statusCode()).isEqualTo(200); // rows were on their way before the garbage arrived
+    byte[] received;
+    boolean cut = false;
+    try (InputStream in = r.body()) {
+      received = in.readAllBytes();
+    } catch (IOException e) {
+      cut = true; // the connection was closed mid-body: the client knows the body is incomplete
+      received = new byte[0];
+    }
+    String text = new String(received, StandardCharsets.UTF_8);
+    assertThat(text).doesNotContain("SECRET");
+    assertThat(cut || !text.endsWith("]}")).as("the body is visibly incomplete").isTrue();
+    awaitAuditCount(requestId(r), 1);
+  }
+
+  @Test
+  void aHugeResponseStreamsRowByRow() throws Exception {
+    int total = 200_000;
+    StringBuilder body = new StringBuilder(total * 110).append('[');
+    for (int i = 0; i < total; i++) {
+      if (i > 0) {
+        body.append(',');
+      }
+      body.append("{\"id\":").append(i).append(",\"name\":\"contact ").append(i)
+          .append("\",\"email\":\"c").append(i).append("@corp.example\",\"region\":\"").append(i % 2 == 0 ? "eu" : "us")
+          .append("\",\"ssn\":\"000-00-").append(i % 10_000).append("\"}");
+    }
+    UPSTREAM.stubFor(get(urlPathEqualTo("/bulk/contacts")).willReturn(okJson(body.append(']').toString())));
+    body.setLength(0);
+
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/crm-bulk/contacts"))
+        .header(HttpHeaders.AUTHORIZATION, "Bearer " + token).build();
+    HttpResponse<InputStream> r = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+    assertThat(r.statusCode()).isEqualTo(200);
+    long rows = 0;
+    long masked = 0;
+    // read as a stream, one token at a time: the client holds no more than the gateway does
+    try (JsonParser p = JsonMapper.builder().build().createParser(r.body())) {
+      assertThat(p.nextToken()).isEqualTo(JsonToken.START_ARRAY);
+      while (p.nextToken() == JsonToken.START_OBJECT) {
+        rows++;
+        while (p.nextToken() == JsonToken.PROPERTY_NAME) {
+          String name = p.currentName();
+          p.nextToken();
+          assertThat(name).isNotEqualTo("ssn");
+          if (name.equals("region")) {
+            assertThat(p.getString()).isEqualTo("eu");
+          }
+          if (name.equals("email") && p.getString().startsWith("****@")) {
+            masked++;
+          }
+        }
+      }
+    }
+    assertThat(rows).isEqualTo(total / 2);
+    assertThat(masked).isEqualTo(total / 2);
+    assertAudited(requestId(r), "allowed", 200, null, total / 2);
+  }
+
+  // ---- audit -------------------------------------------------------------------------------------------------------
+
+  void assertAudited(String requestId, String outcome, int status, String code, long rows) throws Exception {
+    awaitAuditCount(requestId, 1);
+    try (Connection c = PG.connect(); PreparedStatement st = c.prepareStatement(
+        "SELECT outcome, status, error_code, coalesce(\"rows\", 0), resource_type FROM portcullis.audit_events"
+            + " WHERE request_id = ?")) {
+      st.setString(1, requestId);
+      try (ResultSet rs = st.executeQuery()) {
+        assertThat(rs.next()).isTrue();
+        assertThat(rs.getString(1)).isEqualTo(outcome);
+        assertThat(rs.getInt(2)).isEqualTo(status);
+        if (code != null) {
+          assertThat(rs.getString(3)).isEqualTo(code);
+        }
+        assertThat(rs.getLong(4)).isEqualTo(rows);
+      }
+    }
+  }
+
+  void awaitAuditCount(String requestId, long expected) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    long n = -1;
+    while (System.nanoTime() < deadline) {
+      try (Connection c = PG.connect();
+          PreparedStatement st = c.prepareStatement("SELECT count(*) FROM portcullis.audit_events WHERE request_id = ?")) {
+        st.setString(1, requestId);
+        try (ResultSet rs = st.executeQuery()) {
+          rs.next();
+          n = rs.getLong(1);
+        }
+      }
+      if (n == expected) {
+        Thread.sleep(200); // and no second event arrives late
+        break;
+      }
+      Thread.sleep(50);
+    }
+    try (Connection c = PG.connect();
+        PreparedStatement st = c.prepareStatement("SELECT count(*) FROM portcullis.audit_events WHERE request_id = ?")) {
+      st.setString(1, requestId);
+      try (ResultSet rs = st.executeQuery()) {
+        rs.next();
+        assertThat(rs.getLong(1)).as("audit events of request " + requestId).isEqualTo(expected);
+      }
+    }
+  }
+}
