@@ -25,6 +25,10 @@ CREATE TABLE IF NOT EXISTS demo.inventory_items (
   deleted_at     timestamptz
 );
 
+-- Apps that may not see unit_cost (the demo's team-inventory grant denies it) can still create items: a column
+-- hidden from a writer needs a default (idempotent, also for databases seeded before this line existed).
+ALTER TABLE demo.inventory_items ALTER COLUMN unit_cost SET DEFAULT 0;
+
 CREATE TABLE IF NOT EXISTS demo.hr_approvals (
   id              uuid PRIMARY KEY,
   requestor_id    text NOT NULL,

@@ -1,6 +1,7 @@
 package io.portcullis.gateway.connector;
 
 import io.portcullis.gateway.connector.postgres.PostgresReader;
+import io.portcullis.gateway.connector.postgres.PostgresWriter;
 import io.portcullis.gateway.pipeline.RequestContext;
 import io.portcullis.gateway.problem.ProblemCode;
 import io.portcullis.gateway.problem.ProblemException;
@@ -24,21 +25,35 @@ import reactor.core.publisher.Mono;
 @Configuration(proxyBeanMethods = false)
 class DataRoutes {
 
+  private static final Duration STATEMENT_TIMEOUT = Duration.ofSeconds(15);
+
   @Bean
   PostgresReader postgresReader(ConnectionFactory connections) {
-    return new PostgresReader(connections, Duration.ofSeconds(15));
+    return new PostgresReader(connections, STATEMENT_TIMEOUT);
   }
 
   @Bean
-  RouterFunction<ServerResponse> dataApi(PostgresReader reader) {
+  PostgresWriter postgresWriter(ConnectionFactory connections) {
+    return new PostgresWriter(connections, STATEMENT_TIMEOUT, PostgresWriter.DEFAULT_MAX_BODY_BYTES);
+  }
+
+  @Bean
+  RouterFunction<ServerResponse> dataApi(PostgresReader reader, PostgresWriter writer) {
     return RouterFunctions.route()
-        .GET("/data/{dataset}", r -> read(r, reader, null))
-        .GET("/data/{dataset}/{id}", r -> read(r, reader, r.pathVariable("id")))
+        .GET("/data/{dataset}", r -> handle(r, (ds, src, d) -> reader.read(r, ds, src, d, null)))
+        .GET("/data/{dataset}/{id}", r -> handle(r, (ds, src, d) -> reader.read(r, ds, src, d, r.pathVariable("id"))))
+        .POST("/data/{dataset}", r -> handle(r, (ds, src, d) -> writer.create(r, ds, src, d)))
+        .PATCH("/data/{dataset}/{id}", r -> handle(r, (ds, src, d) -> writer.update(r, ds, src, d, r.pathVariable("id"))))
+        .DELETE("/data/{dataset}/{id}", r -> handle(r, (ds, src, d) -> writer.delete(r, ds, src, d, r.pathVariable("id"))))
         .build();
   }
 
-  private static Mono<ServerResponse> read(ServerRequest request, PostgresReader reader,
-      String id) {
+  @FunctionalInterface
+  private interface PostgresHandler {
+    Mono<ServerResponse> handle(Dataset dataset, PostgresSource source, Decision decision);
+  }
+
+  private static Mono<ServerResponse> handle(ServerRequest request, PostgresHandler handler) {
     RequestContext ctx = RequestContext.of(request.exchange());
     Decision decision = ctx.decision();
     if (decision == null || !decision.allowed()) {
@@ -52,6 +67,7 @@ class DataRoutes {
       return Mono.error(new ProblemException(ProblemCode.METHOD_NOT_ALLOWED,
           "dataset " + dataset.name() + " is served by its upstream route, not under /data"));
     }
-    return reader.read(request, dataset, source, decision, id);
+    // Parsing throws the client's problems synchronously; defer turns them into the response's error signal.
+    return Mono.defer(() -> handler.handle(dataset, source, decision));
   }
 }

@@ -21,13 +21,13 @@ final class ColumnValues {
   static Object parse(ColumnType type, String text, String column) {
     try {
       return switch (type) {
-        case TEXT -> text;
+        case TEXT -> text(text, column);
         case INTEGER -> Integer.valueOf(text);
         case BIGINT -> Long.valueOf(text);
-        case NUMERIC -> new BigDecimal(text);
+        case NUMERIC -> numeric(new BigDecimal(text));
         case BOOLEAN -> parseBoolean(text);
-        case DATE -> LocalDate.parse(text);
-        case TIMESTAMPTZ -> OffsetDateTime.parse(text);
+        case DATE -> date(LocalDate.parse(text));
+        case TIMESTAMPTZ -> timestamp(OffsetDateTime.parse(text));
         case UUID -> UUID.fromString(text);
         case JSONB -> throw new ProblemException(ProblemCode.INVALID_QUERY,
             "column '" + column + "' (json) cannot be compared; only 'is.null' is supported");
@@ -52,6 +52,46 @@ final class ColumnValues {
       case UUID -> UUID.class;
       case JSONB -> String.class;
     };
+  }
+
+  /**
+   * PostgreSQL text cannot hold U+0000: such a value would fail in the server (an error the client must not see), so
+   * it is refused here as the client's mistake.
+   */
+  static String text(String text, String column) {
+    if (text.indexOf('\0') >= 0) {
+      throw new ProblemException(ProblemCode.INVALID_QUERY,
+          "value for column '" + column + "' contains U+0000, which text cannot hold");
+    }
+    return text;
+  }
+
+  /** PostgreSQL numeric holds up to 131072 digits before the point and 16383 after; beyond that it errors. */
+  static BigDecimal numeric(BigDecimal value) {
+    if (value.scale() > 16383 || value.precision() - value.scale() > 131072) {
+      throw new NumberFormatException("numeric out of PostgreSQL's range");
+    }
+    return value;
+  }
+
+  /**
+   * Years PostgreSQL and the driver's text encoding agree on. Java parses {@code +12345-01-01} and year 0, which the
+   * server rejects; refusing them here keeps that a 400 rather than a datastore error.
+   */
+  private static LocalDate date(LocalDate value) {
+    checkYear(value.getYear());
+    return value;
+  }
+
+  private static OffsetDateTime timestamp(OffsetDateTime value) {
+    checkYear(value.getYear());
+    return value;
+  }
+
+  private static void checkYear(int year) {
+    if (year < 1 || year > 9999) {
+      throw new IllegalArgumentException("year " + year + " (expected: 1..9999)");
+    }
   }
 
   private static Boolean parseBoolean(String text) {

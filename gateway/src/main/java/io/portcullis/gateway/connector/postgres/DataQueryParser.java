@@ -113,11 +113,25 @@ final class DataQueryParser {
         if (type != ColumnType.TEXT) {
           throw invalid("'" + op.name().toLowerCase(Locale.ROOT) + "' needs a text column; '" + column.name() + "' is not");
         }
+        ColumnValues.text(value, column.name());
+        if (endsInEscape(value)) {
+          // PostgreSQL refuses a pattern ending in its escape character with an error; it is the client's mistake.
+          throw invalid("'" + op.name().toLowerCase(Locale.ROOT) + "' pattern on column '" + column.name()
+              + "' must not end with an unescaped backslash");
+        }
         // PostgREST lets clients write * for % so patterns survive URLs unescaped.
         yield new DataQuery.Filter(column.name(), op, negated, value.replace('*', '%'));
       }
       default -> new DataQuery.Filter(column.name(), op, negated, ColumnValues.parse(type, value, column.name()));
     };
+  }
+
+  private static boolean endsInEscape(String pattern) {
+    int backslashes = 0;
+    for (int i = pattern.length() - 1; i >= 0 && pattern.charAt(i) == '\\'; i--) {
+      backslashes++;
+    }
+    return backslashes % 2 == 1;
   }
 
   private static @Nullable Object isValue(String value, PlannedColumn column) {

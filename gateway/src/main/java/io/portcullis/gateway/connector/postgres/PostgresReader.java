@@ -59,7 +59,7 @@ public final class PostgresReader {
       @Nullable String id) {
     RequestContext ctx = RequestContext.of(request.exchange());
     ColumnPlan plan = decision.columns();
-    DataQuery query = DataQueryParser.parse(request.queryParams(), dataset, plan, source.key());
+    DataQuery query = DataQueryParser.parse(queryParams(request), dataset, plan, source.key());
     Object keyValue = id == null ? null : ColumnValues.parse(keyType(dataset, source.key()), id, source.key());
     SelectStatement statement = SelectStatement.build(qualified(source), dataset.roles().softDelete(),
         decision.rowFilter(), query, id == null ? null : source.key(), keyValue);
@@ -168,7 +168,16 @@ public final class PostgresReader {
     return out.toByteArray();
   }
 
-  private static HttpHeaders maskedHeader(SelectStatement statement, ColumnPlan plan) {
+  /** The decoded query string; a malformed percent-escape is the client's {@code invalid_query}, not a 500. */
+  static org.springframework.util.MultiValueMap<String, String> queryParams(ServerRequest request) {
+    try {
+      return request.queryParams();
+    } catch (IllegalArgumentException e) {
+      throw new ProblemException(ProblemCode.INVALID_QUERY, "the query string is malformed");
+    }
+  }
+
+  static HttpHeaders maskedHeader(SelectStatement statement, ColumnPlan plan) {
     HttpHeaders headers = new HttpHeaders();
     List<String> masked = new ArrayList<>();
     for (int i = 0; i < statement.written(); i++) {
@@ -205,7 +214,7 @@ public final class PostgresReader {
     return SelectStatement.quote(sql, source.table()).toString();
   }
 
-  private static io.portcullis.policy.model.ColumnType keyType(Dataset dataset, String key) {
+  static io.portcullis.policy.model.ColumnType keyType(Dataset dataset, String key) {
     for (Column c : dataset.columns()) {
       if (c.name().equals(key)) {
         return c.type();
