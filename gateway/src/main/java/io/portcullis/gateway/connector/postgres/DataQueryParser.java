@@ -135,8 +135,15 @@ final class DataQueryParser {
   }
 
   private static @Nullable Object isValue(String value, PlannedColumn column) {
-    return switch (value.toLowerCase(Locale.ROOT)) {
-      case "null" -> null;
+    String v = value.toLowerCase(Locale.ROOT);
+    if (v.equals("null")) {
+      return null;
+    }
+    if (column.type() != ColumnType.BOOLEAN) {
+      // PostgreSQL answers IS TRUE on a non-boolean column with an error, not with rows.
+      throw invalid("'is' takes only null on column '" + column.name() + "' (true and false need a boolean column)");
+    }
+    return switch (v) {
       case "true" -> Boolean.TRUE;
       case "false" -> Boolean.FALSE;
       default -> throw invalid("'is' takes null, true or false on column '" + column.name() + "'");
