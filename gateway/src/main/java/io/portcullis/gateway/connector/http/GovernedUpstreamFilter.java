@@ -107,7 +107,7 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
       return Mono.error(new ProblemException(ProblemCode.NOT_FOUND, "no governed dataset is served here"));
     }
     ServerHttpRequest request = exchange.getRequest();
-    if (unsafePath(request.getPath().value())) {
+    if (unsafePath(request.getPath().value(), route.getMetadata().get(UpstreamRouteRepository.PREFIX))) {
       return Mono.error(new ProblemException(ProblemCode.INVALID_QUERY,
           "encoded separators, dot segments and path parameters are not allowed on upstream routes"));
     }
@@ -166,9 +166,15 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
 
   /**
    * Paths the upstream might resolve outside the route's base path, or read differently than our {@code Path}
-   * predicate did: percent-encoded dots, slashes or backslashes, dot segments, and matrix parameters.
+   * predicate did: a prefix not spelled literally, percent-encoded dots, slashes or backslashes, dot segments, and
+   * matrix parameters.
    */
-  static boolean unsafePath(String rawPath) {
+  static boolean unsafePath(String rawPath, @Nullable Object prefix) {
+    // the prefix spelled differently (/%63rm) matches the Path predicate but not the rewrite: it would reach the
+    // upstream host outside the route's base path
+    if (!(prefix instanceof String pre) || !(rawPath.equals(pre) || rawPath.startsWith(pre + "/"))) {
+      return true;
+    }
     String p = rawPath.toLowerCase(Locale.ROOT);
     return p.contains("%2e") || p.contains("%2f") || p.contains("%5c") || p.indexOf('\\') >= 0 || p.indexOf(';') >= 0
         || p.contains("/../") || p.endsWith("/..") || p.contains("/./") || p.endsWith("/.");

@@ -37,6 +37,8 @@ final class UpstreamRouteRepository implements RouteDefinitionRepository {
   static final String ROUTE_ID = "portcullis-route";
   /** Route metadata key: the route's timeout in milliseconds (also the idle bound between body chunks). */
   static final String TIMEOUT_MILLIS = "portcullis-timeout-ms";
+  /** Route metadata key: the path prefix as configured, which the raw request path must start with literally. */
+  static final String PREFIX = "portcullis-prefix";
   static final String ID_PREFIX = "portcullis-upstream:";
 
   private static final Pattern SAFE_BASE_PATH = Pattern.compile("(/[A-Za-z0-9._~!&'()*+,=:@-]+)*/?");
@@ -112,6 +114,7 @@ final class UpstreamRouteRepository implements RouteDefinitionRepository {
     Map<String, Object> metadata = new LinkedHashMap<>();
     metadata.put(ROUTE_ID, id);
     metadata.put(TIMEOUT_MILLIS, timeout);
+    metadata.put(PREFIX, mount.prefix());
     metadata.put(RouteMetadataUtils.RESPONSE_TIMEOUT_ATTR, timeout);
     metadata.put(RouteMetadataUtils.CONNECT_TIMEOUT_ATTR, (int) Math.min(timeout, 10_000));
     d.setMetadata(metadata);

@@ -239,6 +239,7 @@ class HttpUpstreamGatewayTest {
     HttpResponse<String> traversal = send("/crm/%2e%2e/admin", token);
     assertThat(traversal.statusCode()).isEqualTo(400);
     assertThat(traversal.body()).contains("\"code\":\"invalid_query\"");
+    assertThat(send("/%63rm/private", token).statusCode()).isEqualTo(400); // governed as /crm, refused before routing
 
     assertThat(UPSTREAM.findAll(getRequestedFor(urlPathEqualTo("/api/private")))).isEmpty();
     assertThat(UPSTREAM.findAll(getRequestedFor(urlPathMatching("/admin.*")))).isEmpty();

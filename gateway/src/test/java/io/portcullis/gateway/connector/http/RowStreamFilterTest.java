@@ -124,6 +124,35 @@ class RowStreamFilterTest {
   }
 
   @Test
+  void outputStaysChunkSizedWhateverTheBodySize() {
+    RowStreamFilter f = filter("/data", 1 << 20, 1 << 16);
+    byte[] chunk = new byte[8192];
+    byte[] row = "{\"id\":1,\"name\":\"n\",\"email\":\"a@b.example\",\"region\":\"eu\",\"ssn\":\"x\"},"
+        .getBytes(StandardCharsets.UTF_8);
+    long rows = 0;
+    int maxOut = 0;
+    int n = 0;
+    byte[] head = "{\"data\":[".getBytes(StandardCharsets.UTF_8);
+    System.arraycopy(head, 0, chunk, 0, head.length);
+    n = head.length;
+    for (int i = 0; i < 500_000; i++) {
+      if (n + row.length > chunk.length) {
+        maxOut = Math.max(maxOut, f.feed(chunk, 0, n).length);
+        n = 0;
+      }
+      System.arraycopy(row, 0, chunk, n, row.length);
+      n += row.length;
+      rows++;
+    }
+    byte[] tail = "{\"id\":0,\"region\":\"eu\"}]}".getBytes(StandardCharsets.UTF_8);
+    maxOut = Math.max(maxOut, f.feed(chunk, 0, n).length);
+    maxOut = Math.max(maxOut, f.feed(tail, 0, tail.length).length);
+    f.finish();
+    assertThat(rowSizes).hasSize((int) rows + 1);
+    assertThat(maxOut).isLessThanOrEqualTo(chunk.length); // one chunk in, at most about one chunk out
+  }
+
+  @Test
   void aLongPrefixWithoutTheRowsArrayFails() {
     String body = "{\"meta\": \"" + "m".repeat(5000) + "\", \"data\": []}";
     assertThatThrownBy(() -> run(filter("/data", 1 << 20, 1000), body, 512)).isInstanceOf(UpstreamFailure.class)
