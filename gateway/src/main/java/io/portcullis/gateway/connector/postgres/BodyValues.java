@@ -5,7 +5,6 @@ import io.portcullis.gateway.problem.ProblemException;
 import io.portcullis.policy.model.Column;
 import io.portcullis.policy.model.ColumnType;
 import java.math.BigDecimal;
-import java.util.Iterator;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
@@ -100,8 +99,7 @@ final class BodyValues {
       return node.textValue().indexOf('\0') >= 0;
     }
     if (node.isObject()) {
-      for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-        Map.Entry<String, JsonNode> e = it.next();
+      for (Map.Entry<String, JsonNode> e : node.properties()) {
         if (e.getKey().indexOf('\0') >= 0 || containsNul(e.getValue())) {
           return true;
         }

@@ -24,7 +24,6 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -98,8 +97,7 @@ public final class PostgresWriter {
         // come from the table's default (a sequence).
         assignments.add(WriteStatement.Assignment.value(key.name(), key.type(), UUID.randomUUID()));
       }
-      for (Iterator<Map.Entry<String, JsonNode>> it = body.fields(); it.hasNext(); ) {
-        Map.Entry<String, JsonNode> field = it.next();
+      for (Map.Entry<String, JsonNode> field : body.properties()) {
         String name = field.getKey();
         String pointer = BodyViolation.pointerTo(name);
         if (dataset.template() == Template.APPROVAL_QUEUE && name.equals(roles.state()) && plan.column(name) != null) {
@@ -169,8 +167,7 @@ public final class PostgresWriter {
       ColumnPlan plan = decision.columns();
       List<BodyViolation> violations = new ArrayList<>();
       List<WriteStatement.Assignment> assignments = new ArrayList<>();
-      for (Iterator<Map.Entry<String, JsonNode>> it = body.fields(); it.hasNext(); ) {
-        Map.Entry<String, JsonNode> field = it.next();
+      for (Map.Entry<String, JsonNode> field : body.properties()) {
         String name = field.getKey();
         String refusal = notWritable(dataset, source, plan, name, false);
         if (refusal != null) {
@@ -208,8 +205,7 @@ public final class PostgresWriter {
     ColumnPlan plan = decision.columns();
     List<BodyViolation> violations = new ArrayList<>();
     ApprovalState target = null;
-    for (Iterator<Map.Entry<String, JsonNode>> it = body.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> field = it.next();
+    for (Map.Entry<String, JsonNode> field : body.properties()) {
       String name = field.getKey();
       String pointer = BodyViolation.pointerTo(name);
       if (name.equals(stateColumn) && plan.column(name) != null && plan.column(name).mask() == null) {
