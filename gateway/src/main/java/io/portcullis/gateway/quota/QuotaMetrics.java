@@ -45,7 +45,7 @@ final class QuotaMetrics {
   }
 
   /** Registers the app's budget gauges the first time its spend is tracked. */
-  void budgetTracked(String app, BudgetLedger.Entry first) {
+  void budgetTracked(String app) {
     if (budgetGauges.putIfAbsent(app, Boolean.TRUE) == null) {
       Gauge.builder("portcullis.budget.used", ledger, l -> l.used(app))
           .description("cost units spent in the app's current budget period")

@@ -117,7 +117,7 @@ final class QuotaStage implements WebFilter, Ordered {
     long now = System.currentTimeMillis();
     Budget budget = app.budget != null ? app.budget : ATTRIBUTION_ONLY;
     BudgetLedger.Entry spend = ledger.entry(app.id, budget.period(), app.zone, app.costCenter, now);
-    metrics.budgetTracked(app.id, spend);
+    metrics.budgetTracked(app.id);
     if (app.budget != null) {
       long limit = app.budget.units();
       spend.limit = limit;

@@ -52,6 +52,8 @@ final class QuotaGateway implements AutoCloseable {
                    budget: {period: day, units: 10, soft_percent: 80, zone: Europe/Berlin}}}
         - {id: shared-app, tier: 1, cost_center: CC-SHARED, client: {secret_hash: "%1$s"},
            quota: {rate_per_second: 20, burst: 20, concurrency: 64}}
+        - {id: fallback-app, tier: 1, cost_center: CC-SHARED, client: {secret_hash: "%1$s"},
+           quota: {rate_per_second: 20, burst: 20, concurrency: 64}}
       datasets:
         - name: forms.submissions
           template: custom
@@ -86,6 +88,7 @@ final class QuotaGateway implements AutoCloseable {
         - {id: busy-app-bulk, app: busy-app, dataset: test.bulk, actions: [read]}
         - {id: budget-app-forms, app: budget-app, dataset: forms.submissions, actions: [read]}
         - {id: shared-app-forms, app: shared-app, dataset: forms.submissions, actions: [read]}
+        - {id: fallback-app-forms, app: fallback-app, dataset: forms.submissions, actions: [read]}
       """.formatted(SECRET_HASH);
 
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
