@@ -28,6 +28,7 @@ SCG_JAR=$(ls load-tests/target/load-tests-*.jar | grep -v original | head -1)
 
 echo "== upstream (nginx static) and nginx proxy"
 mkdir -p "$WORK/www/crm" "$WORK/logs"
+chmod 755 "$WORK"   # nginx workers run unprivileged and must read the static page
 python3 - "$WORK/www/crm/contacts" <<'PY'
 import json, sys
 owners = ["team-ops", "team-sales", "team-lab"]
@@ -68,7 +69,7 @@ apps:
     consents: [crm.contacts]
     quota: {rate_per_second: 1000000, burst: 1000000, concurrency: 100000}
 routes:
-  - {id: crm, path_prefix: /crm, uri: "http://127.0.0.1:$UP", timeout: 5s}
+  - {id: crm, path_prefix: /crm, uri: "http://127.0.0.1:$UP/crm", timeout: 5s}   # prefix replaced by the uri path
 datasets:
   - name: crm.contacts
     template: custom
@@ -103,7 +104,7 @@ TOKEN=$(curl -s -u "load-app:$SECRET" -d grant_type=client_credentials "http://1
   | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 CHECK=$(curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PC/crm/contacts")
 echo "$CHECK" | grep -q '"team-sales"' && { echo "row filter did not hold: $CHECK" | head -c 400; exit 1; }
-echo "$CHECK" | grep -q '@client' && { echo "email not masked: $CHECK" | head -c 400; exit 1; }
+echo "$CHECK" | grep -q '"c[0-9]*@client' && { echo "email not masked: $CHECK" | head -c 400; exit 1; }
 echo "$CHECK" | grep -q '"team-ops"' || { echo "Portcullis did not answer rows: $CHECK" | head -c 400; exit 1; }
 
 declare -A URLS=( [upstream]="http://127.0.0.1:$UP/crm/contacts" [nginx]="http://127.0.0.1:$NGX/crm/contacts"
