@@ -7,12 +7,16 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.portcullis.testsupport.PostgresExtension;
 import io.portcullis.testsupport.RedisExtension;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.ToLongFunction;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -25,6 +29,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * Two gateway replicas sharing one real redis-server and one PostgreSQL, one app driven through both: the rate limit
  * is global. Killing Redis mid-run: each replica falls back to its half of the limit (so the global limit still
  * roughly holds), reports it, and returns to the shared buckets when Redis is back.
+ *
+ * <p>What a limiter should admit depends on when requests arrive, and on a shared 2-core box the clients stall now and
+ * then (a stalled client lets the bucket fill to its cap, and that refill is lost). So besides the plain bound
+ * {@code burst + rate × elapsed}, each run is compared with an ideal token bucket replayed over the arrivals actually
+ * observed (bounded by each request's send and receive times).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RedisQuotaTest {
@@ -43,7 +52,9 @@ class RedisQuotaTest {
     Map<String, String> redis = Map.of(
         "portcullis.quota.redis-uri", REDIS.uri(),
         "portcullis.quota.replicas", "2",
-        "portcullis.quota.probe-interval", "500ms");
+        "portcullis.quota.probe-interval", "500ms",
+        // an overloaded shared test box can stall a healthy Redis call past the 250 ms default
+        "portcullis.quota.redis-timeout", "1s");
     a = QuotaGateway.start(PG, "replica-a", redis);
     b = QuotaGateway.start(PG, "replica-b", redis);
   }
@@ -61,14 +72,17 @@ class RedisQuotaTest {
   @Test
   @Order(1)
   void globalLimitHoldsAcrossTwoReplicasWithin5Percent() throws Exception {
-    Load load = drive("shared-app", Duration.ofSeconds(5));
-    // burst 20 + 20 rps over the run, whichever replica answered
-    double expected = 20 + 20 * load.seconds;
-    assertThat(load.ok).as("allowed of %s requests in %.2f s (expected %.1f)", load.total(), load.seconds, expected)
-        .isBetween((int) Math.floor(expected * 0.95), (int) Math.ceil(expected * 1.05));
-    assertThat(load.okA).as("both replicas served").isPositive();
-    assertThat(load.okB).as("both replicas served").isPositive();
-    assertThat(load.limited).isPositive();
+    // warm both replicas' request path (JIT, pools, Redis connections) on another app first
+    drive("sandbox-app", Duration.ofSeconds(1));
+    Load load = drive("shared-app", Duration.ofSeconds(6));
+    // burst 20 + 20 rps, whichever replica answered
+    assertThat(load.ok).as("%s: never more than burst + rate × elapsed", load)
+        .isLessThanOrEqualTo((int) Math.ceil((20 + 20 * load.seconds()) * 1.05));
+    assertThat(load.ok).as("%s: as an ideal global bucket over the same arrivals", load)
+        .isBetween((int) Math.floor(load.ideal(20, 20, null) * 0.95), (int) Math.ceil(load.ideal(20, 20, null) * 1.05));
+    assertThat(load.ok(true)).as("both replicas served").isPositive();
+    assertThat(load.ok(false)).as("both replicas served").isPositive();
+    assertThat(load.limited()).isPositive();
     assertThat(a.gauge("portcullis.quota.fallback")).isZero();
     assertThat(redisKeys("portcullis:rate:app:shared-app:*")).isNotEmpty();
   }
@@ -82,21 +96,22 @@ class RedisQuotaTest {
       Load outage = drive("fallback-app", Duration.ofSeconds(3));
       assertThat(a.gauge("portcullis.quota.fallback")).isEqualTo(1.0);
       assertThat(b.gauge("portcullis.quota.fallback")).isEqualTo(1.0);
-      // still limited: each replica holds burst 10 + 10 rps, so together about the global limit again
-      double expected = 20 + 20 * outage.seconds;
-      assertThat(outage.limited).isPositive();
-      assertThat(outage.errors).as("no request failed for the outage").isZero();
-      assertThat(outage.ok).as("allowed of %s in %.2f s during the outage (expected ≈ %.1f)", outage.total(),
-          outage.seconds, expected).isBetween((int) (expected * 0.8), (int) Math.ceil(expected * 1.25));
+      assertThat(outage.errors()).as("no request failed for the outage").isZero();
+      assertThat(outage.limited()).as("still limited").isPositive();
+      // each replica holds burst 10 + 10 rps of its own: together about the global limit again
+      double ideal = outage.ideal(10, 10, true) + outage.ideal(10, 10, false);
+      assertThat(outage.ok).as("%s during the outage (ideal %.1f)", outage, ideal)
+          .isBetween((int) (ideal * 0.85), (int) Math.ceil(ideal * 1.15));
+      assertThat(outage.ok).isLessThanOrEqualTo((int) Math.ceil((20 + 20 * outage.seconds()) * 1.15));
     } finally {
       REDIS.start();
     }
     awaitGauge(a, 0.0);
     awaitGauge(b, 0.0);
     Load recovered = drive("fallback-app", Duration.ofSeconds(3));
-    double expected = 20 + 20 * recovered.seconds;
-    assertThat(recovered.ok).as("allowed of %s in %.2f s after recovery (expected %.1f)", recovered.total(),
-        recovered.seconds, expected).isBetween((int) Math.floor(expected * 0.9), (int) Math.ceil(expected * 1.1));
+    double ideal = recovered.ideal(20, 20, null);
+    assertThat(recovered.ok).as("%s after recovery (ideal %.1f)", recovered, ideal)
+        .isBetween((int) Math.floor(ideal * 0.9), (int) Math.ceil(ideal * 1.1));
     assertThat(redisKeys("portcullis:rate:app:fallback-app:*")).as("buckets back in the restarted Redis").isNotEmpty();
   }
 
@@ -119,35 +134,23 @@ class RedisQuotaTest {
 
   /** Four clients as fast as they can for {@code duration}, alternating between the replicas. */
   static Load drive(String app, Duration duration) throws Exception {
-    return drive(app, duration, a, b);
-  }
-
-  static Load drive(String app, Duration duration, QuotaGateway a, QuotaGateway b) throws Exception {
     a.token(app);
     b.token(app);
-    AtomicInteger okA = new AtomicInteger();
-    AtomicInteger okB = new AtomicInteger();
-    AtomicInteger limited = new AtomicInteger();
-    AtomicInteger errors = new AtomicInteger();
+    Queue<Sample> samples = new ConcurrentLinkedQueue<>();
     ExecutorService pool = Executors.newFixedThreadPool(4);
     long start = System.nanoTime();
     long end = start + duration.toNanos();
     try {
-      List<Future<?>> clients = new java.util.ArrayList<>();
+      List<Future<?>> clients = new ArrayList<>();
       for (int t = 0; t < 4; t++) {
         int first = t;
         clients.add(pool.submit(() -> {
           int i = first;
           while (System.nanoTime() < end) {
             boolean toA = (i++ & 1) == 0;
+            long sent = System.nanoTime();
             int status = (toA ? a : b).get(app, "/data/forms.submissions?limit=1").statusCode();
-            if (status == 200) {
-              (toA ? okA : okB).incrementAndGet();
-            } else if (status == 429) {
-              limited.incrementAndGet();
-            } else {
-              errors.incrementAndGet();
-            }
+            samples.add(new Sample(toA, sent, System.nanoTime(), status));
           }
           return null;
         }));
@@ -158,13 +161,63 @@ class RedisQuotaTest {
     } finally {
       pool.shutdownNow();
     }
-    double seconds = (System.nanoTime() - start) / 1e9;
-    return new Load(okA.get() + okB.get(), okA.get(), okB.get(), limited.get(), errors.get(), seconds);
+    Load load = new Load(List.copyOf(samples), (System.nanoTime() - start) / 1e9);
+    System.out.println("quota load " + app + ": " + load);
+    return load;
   }
 
-  record Load(int ok, int okA, int okB, int limited, int errors, double seconds) {
-    int total() {
-      return ok + limited + errors;
+  record Sample(boolean toA, long sent, long received, int status) {
+  }
+
+  record Load(List<Sample> samples, double seconds, int ok) {
+
+    Load(List<Sample> samples, double seconds) {
+      this(samples, seconds, (int) samples.stream().filter(s -> s.status == 200).count());
+    }
+
+    int ok(boolean replicaA) {
+      return (int) samples.stream().filter(s -> s.toA == replicaA && s.status == 200).count();
+    }
+
+    int limited() {
+      return (int) samples.stream().filter(s -> s.status == 429).count();
+    }
+
+    int errors() {
+      return (int) samples.stream().filter(s -> s.status != 200 && s.status != 429).count();
+    }
+
+    /**
+     * What an ideal bucket admits over these arrivals ({@code replicaA} null: all of them), with each request taken
+     * at its send time and at its receive time — the server decided somewhere in between; the mean of the two.
+     */
+    double ideal(long burst, double rate, Boolean replicaA) {
+      List<Sample> of = samples.stream().filter(s -> replicaA == null || s.toA == replicaA).toList();
+      return (replay(of, Sample::sent, burst, rate) + replay(of, Sample::received, burst, rate)) / 2.0;
+    }
+
+    private static int replay(List<Sample> of, ToLongFunction<Sample> time, long burst, double rate) {
+      List<Sample> sorted = new ArrayList<>(of);
+      sorted.sort(Comparator.comparingLong(time));
+      double tokens = burst;
+      long last = sorted.isEmpty() ? 0 : time.applyAsLong(sorted.get(0));
+      int admitted = 0;
+      for (Sample s : sorted) {
+        long t = time.applyAsLong(s);
+        tokens = Math.min(burst, tokens + (t - last) / 1e9 * rate);
+        last = t;
+        if (tokens >= 1) {
+          tokens -= 1;
+          admitted++;
+        }
+      }
+      return admitted;
+    }
+
+    @Override
+    public String toString() {
+      return "%d allowed (A %d, B %d), %d limited, %d failed in %.2f s".formatted(ok, ok(true), ok(false), limited(),
+          errors(), seconds);
     }
   }
 }
