@@ -17,7 +17,6 @@ import io.portcullis.policy.config.PolicyConfigException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
@@ -77,7 +76,6 @@ final class AdminActions {
   /** The reason is kept with the change itself (config version, pause record); the event names who did what. */
   private void record(TokenClaims admin, String resourceType, String resourceId, String action, @Nullable String reason) {
     audit.emit(AuditEvent.builder()
-        .eventId(UUID.randomUUID())
         .timestamp(Instant.now())
         .eventType(EventType.ADMIN_CHANGE)
         .actorId(admin.subject())

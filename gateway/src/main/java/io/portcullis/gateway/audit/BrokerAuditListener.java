@@ -9,7 +9,6 @@ import io.portcullis.broker.BrokerEventListener;
 import io.portcullis.gateway.config.SnapshotHolder;
 import io.portcullis.policy.model.App;
 import java.util.ArrayList;
-import java.util.UUID;
 
 /**
  * Every token issued or revoked, every failed client authentication and every pause/resume becomes an audit event
@@ -32,7 +31,6 @@ final class BrokerAuditListener implements BrokerEventListener {
 
   AuditEvent toAudit(BrokerEvent e) {
     AuditEvent.Builder b = AuditEvent.builder()
-        .eventId(UUID.randomUUID())
         .timestamp(e.time())
         .eventType(switch (e.type()) {
           case TOKEN_ISSUED -> EventType.TOKEN_ISSUED;
