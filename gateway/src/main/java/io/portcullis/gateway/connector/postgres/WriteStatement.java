@@ -47,19 +47,7 @@ record WriteStatement(String sql, List<Bind> binds) {
       List<String> returning) {
     List<Bind> binds = rowFilterBinds(rowFilter);
     StringBuilder sql = new StringBuilder(256).append("WITH w AS (INSERT INTO ").append(table).append(" (");
-    for (int i = 0; i < assignments.size(); i++) {
-      if (i > 0) {
-        sql.append(", ");
-      }
-      SelectStatement.quote(sql, assignments.get(i).column());
-    }
-    sql.append(") VALUES (");
-    for (int i = 0; i < assignments.size(); i++) {
-      if (i > 0) {
-        sql.append(", ");
-      }
-      value(sql, binds, assignments.get(i));
-    }
+    columnsAndValues(sql, binds, assignments);
     sql.append(") RETURNING *) ");
     returningWithFilter(sql, rowFilter, returning);
     return new WriteStatement(sql.toString(), List.copyOf(binds));
@@ -122,9 +110,8 @@ record WriteStatement(String sql, List<Bind> binds) {
     return new WriteStatement(sql.toString(), List.copyOf(binds));
   }
 
-  static WriteStatement insertPlain(String table, List<Assignment> assignments) {
-    List<Bind> binds = new ArrayList<>();
-    StringBuilder sql = new StringBuilder(160).append("INSERT INTO ").append(table).append(" (");
+  /** {@code "a", "b") VALUES ($n, $n+1} — the shared middle of both INSERT forms. */
+  private static void columnsAndValues(StringBuilder sql, List<Bind> binds, List<Assignment> assignments) {
     for (int i = 0; i < assignments.size(); i++) {
       if (i > 0) {
         sql.append(", ");
@@ -138,6 +125,12 @@ record WriteStatement(String sql, List<Bind> binds) {
       }
       value(sql, binds, assignments.get(i));
     }
+  }
+
+  static WriteStatement insertPlain(String table, List<Assignment> assignments) {
+    List<Bind> binds = new ArrayList<>();
+    StringBuilder sql = new StringBuilder(160).append("INSERT INTO ").append(table).append(" (");
+    columnsAndValues(sql, binds, assignments);
     sql.append(')');
     return new WriteStatement(sql.toString(), List.copyOf(binds));
   }
