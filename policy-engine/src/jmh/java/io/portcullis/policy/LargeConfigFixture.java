@@ -110,33 +110,35 @@ final class LargeConfigFixture {
       }
       y.append("    source: {type: postgres, schema: bench, table: t").append(d).append("}\n");
     }
-    // one grant in YAML gives the loader's defaults (column rule); the 100,000 are built from it in compile()
-    y.append("grants: [{id: template, app: ").append(appId(0)).append(", dataset: ").append(datasetName(0))
-        .append("}]\n");
+    y.append("grants:\n");
+    for (int i = 0; i < APPS; i++) {
+      for (int k = 0; k < GRANTS_PER_APP; k++) {
+        int d = grantDataset(i, k);
+        y.append("  - {id: g-").append(i).append('-').append(k).append(", app: ").append(appId(i))
+            .append(", dataset: ").append(datasetName(d)).append(", actions: [")
+            .append(grantActions(d).contains(Action.UPDATE) ? "read, update" : "read").append(']');
+        String condition = conditionOf(i, k);
+        if (condition != null) {
+          y.append(", condition: \"").append(condition).append('"');
+        }
+        y.append("}\n");
+      }
+    }
     return y.toString();
+  }
+
+  static String conditionOf(int app, int k) {
+    return k != 0 ? null
+        : app == JAVA_CONDITION_APP ? "token.attrs.level >= 2 && request.method == 'GET'"
+        : app == CEL_CONDITION_APP ? "token.attrs.level >= 2 && request.method.startsWith('GE')"
+        : null;
   }
 
   static PolicySnapshot compile() throws Exception {
     CompileOptions options = new CompileOptions(1, "benchmark-hash-key-0123".getBytes(StandardCharsets.UTF_8),
         Clock.fixed(NOW, ZoneOffset.UTC));
-    // Grants are built as model records, not YAML: 100,000 grants are ~5 MB of YAML, over the YAML parser's default
-    // 3 MiB document limit (PolicyConfigLoader reports "exceeds the limit: 3145728 code points").
-    PolicyConfig base = PolicyConfigLoader.parse(yaml(), "generated.yaml");
-    Grant template = base.grants().get(0);
-    List<Grant> grants = new ArrayList<>(GRANTS);
-    for (int i = 0; i < APPS; i++) {
-      for (int k = 0; k < GRANTS_PER_APP; k++) {
-        int d = grantDataset(i, k);
-        String condition = k != 0 ? null
-            : i == JAVA_CONDITION_APP ? "token.attrs.level >= 2 && request.method == 'GET'"
-            : i == CEL_CONDITION_APP ? "token.attrs.level >= 2 && request.method.startsWith('GE')"
-            : null;
-        grants.add(new Grant("g-" + i + "-" + k, appId(i), datasetName(d), grantActions(d), null,
-            template.columns(), condition, null));
-      }
-    }
-    PolicyConfig config = new PolicyConfig(base.settings(), base.apps(), base.datasets(), grants, base.policies(),
-        base.routes());
+    // the whole fleet goes through the same YAML loader as the GitOps import and the admin API
+    PolicyConfig config = PolicyConfigLoader.parse(yaml(), "generated.yaml");
     PolicySnapshot s = PolicyCompiler.compile(config, options);
     if (s.config().apps().size() != APPS || s.config().grants().size() != GRANTS) {
       throw new IllegalStateException("generated config: " + s.config().apps().size() + " apps, "

@@ -5,11 +5,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
+import org.snakeyaml.engine.v2.api.LoadSettings;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonParser;
 import tools.jackson.core.JsonToken;
 import tools.jackson.core.TokenStreamLocation;
 import tools.jackson.core.exc.StreamReadException;
+import tools.jackson.dataformat.yaml.YAMLFactory;
 import tools.jackson.dataformat.yaml.YAMLMapper;
 
 /**
@@ -18,7 +20,17 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  * streaming parser.
  */
 final class YamlTree {
-  private static final YAMLMapper MAPPER = YAMLMapper.builder().build();
+  /**
+   * The YAML parser refuses documents over 3 MiB by default, which a fleet config reaches at roughly 50,000 grants
+   * (one grant is about 50 bytes of YAML). The limit is a guard against hostile input, so it is raised to a bound a
+   * real fleet will not reach rather than removed; the admin API caps request bodies before they get here.
+   */
+  static final int MAX_CODE_POINTS = 64 * 1024 * 1024;
+
+  private static final YAMLMapper MAPPER = YAMLMapper.builder(YAMLFactory.builder()
+          .loadSettings(LoadSettings.builder().setCodePointLimit(MAX_CODE_POINTS).build())
+          .build())
+      .build();
 
   sealed interface Node permits MapNode, ListNode, Scalar {
     int line();
