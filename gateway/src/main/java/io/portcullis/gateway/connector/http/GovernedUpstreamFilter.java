@@ -47,6 +47,7 @@ import org.springframework.web.server.ServerWebExchange;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.SynchronousSink;
+import reactor.netty.channel.AbortedException;
 import reactor.util.retry.Retry;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -73,6 +74,9 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
   static final String MASKED_HEADER = "Portcullis-Masked";
 
   private final JsonMapper json;
+  /** Enough for a pool whose idle connections the upstream closed all at once; each retry takes a fresh one. */
+  static final int STALE_CONNECTION_RETRIES = 3;
+
   private final CircuitBreakerRegistry breakers;
   private final HttpUpstreamProperties properties;
   private final Map<String, String> openHeaders;
@@ -131,6 +135,15 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
             .response(new FilteringResponse(exchange, own, plan, idempotentRead && HttpMethod.GET.equals(method)))
             .build()))
         .transformDeferred(CircuitBreakerOperator.of(breakers.circuitBreaker(routeId)));
+    if (idempotentRead) {
+      // A pooled keep-alive connection the upstream closed while we were acquiring it: the request never left, so a
+      // fresh connection is the whole remedy. Not a route failure, not worth a backoff, and not the operator's
+      // `retries` budget (which is for the upstream's own failures).
+      call = call.retryWhen(Retry.max(STALE_CONNECTION_RETRIES)
+          .filter(e -> !response.isCommitted() && closedBeforeSend(e))
+          .doBeforeRetry(signal -> ServerWebExchangeUtils.reset(exchange))
+          .onRetryExhaustedThrow((spec, signal) -> signal.failure()));
+    }
     if (idempotentRead && properties.retries() > 0) {
       call = call.retryWhen(Retry.backoff(properties.retries(), properties.retryBackoff())
           .filter(e -> !response.isCommitted() && retriable(e))
@@ -193,7 +206,22 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
     if (e instanceof UpstreamFailure f && f.kind() == UpstreamFailure.Kind.STATUS) {
       return f.status() >= 500 || f.status() < 400;
     }
-    return !(e instanceof ProblemException);
+    // a stale pooled connection says nothing about the upstream's health: under load with keep-alive, counting these
+    // opened the breaker against a healthy upstream (load-tests/RESULTS.md, first harness run)
+    return !(e instanceof ProblemException) && !closedBeforeSend(e);
+  }
+
+  /** Reactor Netty's abort for a connection that closed before the request was written. */
+  static boolean closedBeforeSend(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof AbortedException && t.getMessage() != null && t.getMessage().contains("BEFORE send")) {
+        return true;
+      }
+      if (t.getCause() == t) {
+        break;
+      }
+    }
+    return false;
   }
 
   private static boolean isTimeout(Throwable e) {
