@@ -12,6 +12,11 @@ public final class StageOrder {
   /** Request id, problem rendering, the one audit event per request: outermost, so it sees the final status. */
   public static final int LIFECYCLE = Ordered.HIGHEST_PRECEDENCE + 100;
   public static final int TOKEN = LIFECYCLE + 100;
+  /**
+   * Inside the token stage (the app is known), around everything after it: adds the app's RateLimit-* headers to
+   * answers that end before the quota stage (policy 403/404/405, audit-down 503).
+   */
+  public static final int RATE_LIMIT_HEADERS = TOKEN + 50;
   public static final int POLICY = TOKEN + 100;
   public static final int QUOTA = POLICY + 100;
 

@@ -27,9 +27,17 @@ final class LocalRateLimiters implements RateLimiters {
   }
 
   RateProbe consumeNow(String key, LimitSpec spec) {
-    Bucket bucket = buckets.get(new Key(key, spec), k -> Bucket.builder().addLimit(
+    return RateProbe.of(bucket(key, spec).tryConsumeAndReturnRemaining(1), spec);
+  }
+
+  @Override
+  public Mono<RateProbe> peek(String key, LimitSpec spec) {
+    return Mono.just(RateProbe.peek(bucket(key, spec).estimateAbilityToConsume(1), spec));
+  }
+
+  private Bucket bucket(String key, LimitSpec spec) {
+    return buckets.get(new Key(key, spec), k -> Bucket.builder().addLimit(
         spec.configuration().getBandwidths()[0]).build());
-    return RateProbe.of(bucket.tryConsumeAndReturnRemaining(1), spec);
   }
 
   @Override

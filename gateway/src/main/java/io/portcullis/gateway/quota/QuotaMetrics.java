@@ -8,13 +8,16 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * {@code portcullis.requests.throttled{app,reason}}, {@code portcullis.budget.used{app}} and
- * {@code portcullis.budget.remaining{app}}, {@code portcullis.quota.fallback}. Meters are registered once per app (the
+ * {@code portcullis.budget.remaining{app}}, {@code portcullis.quota.fallback},
+ * {@code portcullis.quota.anomalies{app,response}}. Meters are registered once per app (the
  * app ids are the verified, configured ones, so the tag set is bounded) and cached: no registry lookup per request.
  */
 final class QuotaMetrics {
 
   enum Reason {
-    RATE("rate"), DATASET_RATE("dataset_rate"), CONCURRENCY("concurrency"), BUDGET("budget");
+    RATE("rate"), DATASET_RATE("dataset_rate"), CONCURRENCY("concurrency"), BUDGET("budget"),
+    /** the lowered rate an anomaly response put on the app */
+    ANOMALY("anomaly");
 
     final String tag;
 
@@ -41,6 +44,14 @@ final class QuotaMetrics {
     throttled.computeIfAbsent(app + '\0' + reason.tag, k -> Counter.builder("portcullis.requests.throttled")
         .description("requests refused by the quota stage")
         .tag("app", app).tag("reason", reason.tag)
+        .register(registry)).increment();
+  }
+
+  /** {@code portcullis.quota.anomalies{app,response}}: spikes found, by the response they triggered. */
+  void anomaly(String app, QuotaProperties.AnomalyResponse response) {
+    throttled.computeIfAbsent(app + '\1' + response.json(), k -> Counter.builder("portcullis.quota.anomalies")
+        .description("spikes in rows or bytes returned per minute, by the response they triggered")
+        .tag("app", app).tag("response", response.json())
         .register(registry)).increment();
   }
 

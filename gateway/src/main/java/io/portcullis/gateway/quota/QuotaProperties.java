@@ -17,6 +17,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param probeInterval  how often a replica in fallback asks Redis whether it answers again
  * @param flushInterval  how often spend is written to PostgreSQL (and other replicas' spend read back)
  * @param maxLimiters    bound on the limiters kept in memory (per app, per app × dataset)
+ * @param anomaly        spike detection on rows and bytes returned per minute, and the response to a spike
  */
 @ConfigurationProperties("portcullis.quota")
 record QuotaProperties(
@@ -27,7 +28,8 @@ record QuotaProperties(
     @DefaultValue("2") int replicas,
     @DefaultValue("1s") Duration probeInterval,
     @DefaultValue("1s") Duration flushInterval,
-    @DefaultValue("100000") int maxLimiters) {
+    @DefaultValue("100000") int maxLimiters,
+    @DefaultValue Anomaly anomaly) {
 
   /** Used for a tier the configuration leaves out. */
   static final Map<Integer, TierLimit> DEFAULT_TIERS = Map.of(
@@ -95,6 +97,94 @@ record QuotaProperties(
 
     double of(long rows, long bytes, double weight) {
       return (base + perRow * rows + perKib * (bytes / 1024.0)) * weight;
+    }
+  }
+
+  /**
+   * Anomaly response (issue 6): per app, the rows and bytes it was returned in each minute are compared with its
+   * rolling baseline (the mean of its last {@code baselineMinutes} active minutes on this replica; minutes in which
+   * it was returned nothing are left out). An app returned more than {@code factor} × its baseline — and more than the rule's floor — in the current minute
+   * gets the rule's response. Rules: {@code apps.<id>} wins over {@code tiers.<tier>}, which wins over the default
+   * (alert at 10×).
+   *
+   * @param enabled         false: no counting, no response
+   * @param baselineMinutes how many past active minutes the baseline averages
+   * @param warmupMinutes   active minutes an app needs before a spike can be judged (a new app has no baseline)
+   * @param tiers           rule per tier
+   * @param apps            rule per app id
+   */
+  record Anomaly(
+      @DefaultValue("true") boolean enabled,
+      @DefaultValue("10") int baselineMinutes,
+      @DefaultValue("3") int warmupMinutes,
+      Map<Integer, AnomalyRule> tiers,
+      Map<String, AnomalyRule> apps) {
+
+    static final AnomalyRule DEFAULT_RULE = new AnomalyRule(10, AnomalyResponse.ALERT, 1000, 1 << 20, 0.1,
+        Duration.ofMinutes(15));
+
+    Anomaly {
+      if (baselineMinutes < 1 || baselineMinutes > 1440) {
+        throw new IllegalArgumentException(
+            "portcullis.quota.anomaly.baseline-minutes: %s (expected: 1..1440)".formatted(baselineMinutes));
+      }
+      if (warmupMinutes < 1 || warmupMinutes > baselineMinutes) {
+        throw new IllegalArgumentException("portcullis.quota.anomaly.warmup-minutes: %s (expected: 1..%s)"
+            .formatted(warmupMinutes, baselineMinutes));
+      }
+      tiers = tiers == null ? Map.of() : Map.copyOf(tiers);
+      apps = apps == null ? Map.of() : Map.copyOf(apps);
+    }
+
+    AnomalyRule rule(String app, int tier) {
+      AnomalyRule rule = apps.get(app);
+      if (rule == null) {
+        rule = tiers.getOrDefault(tier, DEFAULT_RULE);
+      }
+      return rule;
+    }
+  }
+
+  /** What a spike triggers: an audit event only, a lower rate for a while, or a paused app (tokens refused). */
+  enum AnomalyResponse {
+    ALERT, THROTTLE, PAUSE;
+
+    String json() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /**
+   * @param factor      a minute above factor × baseline is a spike
+   * @param response    what a spike triggers
+   * @param minRows     rows in a minute below which nothing is a spike (an app near 0 would spike on any read)
+   * @param minBytes    likewise for bytes
+   * @param throttleTo  {@code throttle}: the share of its own rate and burst the app keeps
+   * @param throttleFor {@code throttle}: for how long
+   */
+  record AnomalyRule(
+      @DefaultValue("10") double factor,
+      @DefaultValue("alert") AnomalyResponse response,
+      @DefaultValue("1000") long minRows,
+      @DefaultValue("1048576") long minBytes,
+      @DefaultValue("0.1") double throttleTo,
+      @DefaultValue("15m") Duration throttleFor) {
+
+    AnomalyRule {
+      if (!(factor > 1) || !Double.isFinite(factor)) {
+        throw new IllegalArgumentException("anomaly factor: %s (expected: > 1)".formatted(factor));
+      }
+      if (response == null) {
+        response = AnomalyResponse.ALERT;
+      }
+      if (minRows < 0 || minBytes < 0) {
+        throw new IllegalArgumentException("anomaly min-rows: %s, min-bytes: %s (expected: >= 0)"
+            .formatted(minRows, minBytes));
+      }
+      if (!(throttleTo > 0 && throttleTo < 1)) {
+        throw new IllegalArgumentException("anomaly throttle-to: %s (expected: 0 < x < 1)".formatted(throttleTo));
+      }
+      requirePositive("anomaly.throttle-for", throttleFor);
     }
   }
 }

@@ -2,6 +2,7 @@ package io.portcullis.gateway.quota;
 
 import io.portcullis.gateway.config.SnapshotHolder;
 import io.portcullis.gateway.pipeline.GovernedPaths;
+import io.portcullis.gateway.pipeline.RateLimitHeaders;
 import io.portcullis.gateway.pipeline.RequestContext;
 import io.portcullis.gateway.pipeline.StageOrder;
 import io.portcullis.gateway.problem.ProblemCode;
@@ -41,9 +42,6 @@ import reactor.core.publisher.Mono;
  */
 final class QuotaStage implements WebFilter, Ordered {
 
-  static final String LIMIT = "RateLimit-Limit";
-  static final String REMAINING = "RateLimit-Remaining";
-  static final String RESET = "RateLimit-Reset";
   static final String BUDGET = "Portcullis-Budget";
 
   /** Spend of apps without a budget is still attributed to their cost centre, per UTC day. */
@@ -56,11 +54,12 @@ final class QuotaStage implements WebFilter, Ordered {
   private final ConcurrencyLimiter concurrency;
   private final BudgetLedger ledger;
   private final QuotaMetrics metrics;
+  private final AnomalyDetector anomalies;
   /** Per app, its limits as derived from the app model they were computed from (identity: a reload recomputes). */
   private final Map<String, Limits> limits = new ConcurrentHashMap<>();
 
   QuotaStage(SnapshotHolder snapshots, GovernedPaths governed, QuotaProperties properties, RateLimiters limiters,
-      ConcurrencyLimiter concurrency, BudgetLedger ledger, QuotaMetrics metrics) {
+      ConcurrencyLimiter concurrency, BudgetLedger ledger, QuotaMetrics metrics, AnomalyDetector anomalies) {
     this.snapshots = snapshots;
     this.governed = governed;
     this.properties = properties;
@@ -68,6 +67,7 @@ final class QuotaStage implements WebFilter, Ordered {
     this.concurrency = concurrency;
     this.ledger = ledger;
     this.metrics = metrics;
+    this.anomalies = anomalies;
   }
 
   @Override
@@ -90,6 +90,13 @@ final class QuotaStage implements WebFilter, Ordered {
     Limits app = limits(claims);
     double weight = Double.isFinite(decision.costWeight()) && decision.costWeight() > 0 ? decision.costWeight() : 1;
     String dataset = ctx.dataset();
+    AnomalyDetector.Throttle throttle = anomalies.throttle(app.id);
+    if (throttle != null) {
+      // the app's lowered rate replaces its buckets until the throttle ends (a bucket of its own: it starts full
+      // with the lowered burst, and the app's usual bucket is not drained meanwhile)
+      return limiters.tryConsume(app.bucketKey + "|anomaly", throttle.applyTo(app.rate))
+          .flatMap(probe -> admit(exchange, chain, ctx, app, weight, probe, QuotaMetrics.Reason.ANOMALY));
+    }
     Mono<RateProbe> appProbe = limiters.tryConsume(app.bucketKey, app.rate);
     if (weight > 1 && dataset != null) {
       LimitSpec datasetRate = app.rate.divided(weight);
@@ -104,11 +111,18 @@ final class QuotaStage implements WebFilter, Ordered {
   private Mono<Void> admit(ServerWebExchange exchange, WebFilterChain chain, RequestContext ctx, Limits app,
       double weight, RateProbe probe, QuotaMetrics.Reason rateReason) {
     HttpHeaders headers = exchange.getResponse().getHeaders();
-    headers.set(LIMIT, Long.toString(probe.limit()));
-    headers.set(REMAINING, Long.toString(probe.remaining()));
-    headers.set(RESET, Long.toString(probe.resetSeconds()));
+    RateLimitHeaders.set(headers, probe.limit(), probe.remaining(), probe.resetSeconds());
     if (!probe.consumed()) {
       metrics.throttled(app.id, rateReason);
+      if (rateReason == QuotaMetrics.Reason.ANOMALY) {
+        AnomalyDetector.Throttle t = anomalies.throttle(app.id);
+        return Mono.error(new ProblemException(ProblemCode.RATE_LIMITED,
+            "app " + app.id + " is throttled to " + format(probe.limit()) + " burst, "
+                + format(t == null ? app.rate.ratePerSecond() : t.applyTo(app.rate).ratePerSecond())
+                + " requests/s after an anomaly in the data it was returned"
+                + (t == null ? "" : " (until " + java.time.Instant.ofEpochMilli(t.untilMillis()) + ")"),
+            null, List.of(), Map.of(HttpHeaders.RETRY_AFTER, Long.toString(probe.retryAfterSeconds()))));
+      }
       String scope = rateReason == QuotaMetrics.Reason.RATE ? "app " + app.id : "app " + app.id + " on " + ctx.dataset();
       return Mono.error(new ProblemException(ProblemCode.RATE_LIMITED,
           "rate limit of " + rate(probe, app, weight, rateReason) + " requests/s for " + scope + " exceeded", null,
@@ -141,9 +155,21 @@ final class QuotaStage implements WebFilter, Ordered {
           "concurrency limit of " + app.concurrency + " in-flight requests for app " + app.id + " reached", null,
           List.of(), Map.of(HttpHeaders.RETRY_AFTER, "1")));
     }
-    Completion done = new Completion(ctx, app.id, spend, weight);
+    Completion done = new Completion(ctx, app, spend, weight);
     // doOnTerminate / doOnCancel run before the signal reaches the lifecycle stage, so its audit event sees the cost
     return chain.filter(exchange).doOnTerminate(done).doOnCancel(done);
+  }
+
+  /**
+   * The app's bucket as this request would find it, nothing taken: the RateLimit-* headers of a request refused
+   * before this stage ({@link RateLimitHeaderStage}). The app's own bucket (or its anomaly throttle) is the limit
+   * every request of the app meets, so that is the one reported.
+   */
+  Mono<RateProbe> peek(TokenClaims claims) {
+    Limits app = limits(claims);
+    AnomalyDetector.Throttle throttle = anomalies.throttle(app.id);
+    return throttle != null ? limiters.peek(app.bucketKey + "|anomaly", throttle.applyTo(app.rate))
+        : limiters.peek(app.bucketKey, app.rate);
   }
 
   private static String rate(RateProbe probe, Limits app, double weight, QuotaMetrics.Reason reason) {
@@ -171,11 +197,11 @@ final class QuotaStage implements WebFilter, Ordered {
 
     private final AtomicBoolean done = new AtomicBoolean();
     private final RequestContext ctx;
-    private final String app;
+    private final Limits app;
     private final BudgetLedger.Entry spend;
     private final double weight;
 
-    Completion(RequestContext ctx, String app, BudgetLedger.Entry spend, double weight) {
+    Completion(RequestContext ctx, Limits app, BudgetLedger.Entry spend, double weight) {
       this.ctx = ctx;
       this.app = app;
       this.spend = spend;
@@ -185,16 +211,17 @@ final class QuotaStage implements WebFilter, Ordered {
     @Override
     public void run() {
       if (done.compareAndSet(false, true)) {
-        concurrency.release(app);
+        concurrency.release(app.id);
         double cost = properties.cost().of(ctx.rows(), ctx.bytes(), weight);
         ctx.costUnits(cost);
         ledger.charge(spend, cost);
+        anomalies.record(app.id, app.tier, app.costCenter, ctx.rows(), ctx.bytes());
       }
     }
   }
 
   /** An app's limits, derived once per app model. */
-  private record Limits(String id, @Nullable App model, String bucketKey, LimitSpec rate, int concurrency,
+  private record Limits(String id, @Nullable App model, int tier, String bucketKey, LimitSpec rate, int concurrency,
       @Nullable Budget budget, ZoneId zone, String costCenter) {
 
     static Limits of(String id, @Nullable App model, int tokenTier, QuotaProperties properties) {
@@ -206,7 +233,7 @@ final class QuotaStage implements WebFilter, Ordered {
       int concurrency = quota == null ? defaults.concurrency() : quota.concurrency();
       Budget budget = quota == null ? null : quota.budget();
       ZoneId zone = budget == null ? ZoneOffset.UTC : ZoneId.of(budget.zone());
-      return new Limits(id, model, "app:" + id, rate, concurrency, budget, zone,
+      return new Limits(id, model, tier, "app:" + id, rate, concurrency, budget, zone,
           model == null ? "" : model.costCenter());
     }
   }

@@ -6,11 +6,18 @@ import io.portcullis.gateway.config.SnapshotHolder;
 import io.portcullis.gateway.database.SqlScripts;
 import io.portcullis.gateway.pipeline.GovernedPaths;
 import io.r2dbc.spi.ConnectionFactory;
+import io.portcullis.broker.RevocationStore;
+import java.time.Clock;
 import java.time.Duration;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
-/** The quota stage's beans: limiters (local, or Redis with local fallback), the budget ledger, metrics, the stage. */
+/**
+ * The quota stage's beans: limiters (local, or Redis with local fallback), the budget ledger, metrics, the anomaly
+ * detector, the stage, and the RateLimit-* headers of requests refused before it.
+ */
 @Configuration(proxyBeanMethods = false)
 class QuotaWiring {
 
@@ -45,10 +52,26 @@ class QuotaWiring {
     return new QuotaHealth(limiters);
   }
 
+  /**
+   * The clock of the minute windows and throttle periods: a bean named {@code quotaClock} if there is one (tests move
+   * it to cross minutes without waiting), else the system clock.
+   */
+  @Bean(destroyMethod = "close")
+  AnomalyDetector anomalyDetector(QuotaProperties properties, AuditPipeline audit, RevocationStore revocations,
+      QuotaMetrics metrics, @Qualifier("quotaClock") ObjectProvider<Clock> clock) {
+    return new AnomalyDetector(properties.anomaly(), clock.getIfAvailable(Clock::systemUTC),
+        new AnomalyResponses(audit, revocations, metrics), Duration.ofSeconds(1));
+  }
+
   @Bean
   QuotaStage quotaStage(SnapshotHolder snapshots, GovernedPaths governed, QuotaProperties properties,
-      RateLimiters limiters, BudgetLedger ledger, QuotaMetrics metrics) {
+      RateLimiters limiters, BudgetLedger ledger, QuotaMetrics metrics, AnomalyDetector anomalies) {
     return new QuotaStage(snapshots, governed, properties, limiters, new ConcurrencyLimiter(properties.maxLimiters()),
-        ledger, metrics);
+        ledger, metrics, anomalies);
+  }
+
+  @Bean
+  RateLimitHeaderStage rateLimitHeaderStage(GovernedPaths governed, QuotaStage quota) {
+    return new RateLimitHeaderStage(governed, quota);
   }
 }

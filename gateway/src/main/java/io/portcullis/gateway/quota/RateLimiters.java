@@ -8,6 +8,9 @@ interface RateLimiters extends AutoCloseable {
   /** Takes one token from the bucket {@code key} of shape {@code spec}; never blocks the calling thread. */
   Mono<RateProbe> tryConsume(String key, LimitSpec spec);
 
+  /** The bucket's state without taking a token, for the headers of a request refused before the quota stage. */
+  Mono<RateProbe> peek(String key, LimitSpec spec);
+
   /** True while a shared store is configured but unreachable and this replica enforces only its share locally. */
   default boolean inFallback() {
     return false;

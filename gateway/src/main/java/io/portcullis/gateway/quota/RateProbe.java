@@ -1,6 +1,7 @@
 package io.portcullis.gateway.quota;
 
 import io.github.bucket4j.ConsumptionProbe;
+import io.github.bucket4j.EstimationProbe;
 
 /**
  * The outcome of taking one token: whether it was granted, what is left, and how long until a token (refill) and
@@ -11,6 +12,18 @@ record RateProbe(boolean consumed, long limit, long remaining, long nanosToRefil
   static RateProbe of(ConsumptionProbe probe, LimitSpec spec) {
     return new RateProbe(probe.isConsumed(), spec.capacity(), Math.max(0, probe.getRemainingTokens()),
         probe.isConsumed() ? 0 : probe.getNanosToWaitForRefill(), probe.getNanosToWaitForReset());
+  }
+
+  /**
+   * The bucket as it stands, nothing taken (a request refused before the quota stage): reported as not refused, with
+   * the reset estimated from the missing tokens (bucket4j's estimate does not report it).
+   */
+  static RateProbe peek(EstimationProbe probe, LimitSpec spec) {
+    long remaining = Math.max(0, Math.min(spec.capacity(), probe.getRemainingTokens()));
+    long missing = spec.capacity() - remaining;
+    long nanosToReset = Math.multiplyHigh(missing, spec.nanosPerToken()) != 0 ? Long.MAX_VALUE
+        : missing * spec.nanosPerToken();
+    return new RateProbe(true, spec.capacity(), remaining, 0, nanosToReset < 0 ? Long.MAX_VALUE : nanosToReset);
   }
 
   /** Of two buckets that both applied, the one a client should be told about: refused first, else the emptier. */

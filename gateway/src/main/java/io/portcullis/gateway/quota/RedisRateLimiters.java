@@ -110,10 +110,7 @@ final class RedisRateLimiters implements RateLimiters {
     if (m == null || degraded.get()) {
       return fallback.tryConsume(key, spec.divided(replicas));
     }
-    AsyncBucketProxy proxy = proxies.get(new Key(key, spec), k -> m.builder()
-        .withOptimization(Optimizations.batching())
-        .build(KEY_PREFIX + key + ':' + spec.capacity() + ':' + spec.nanosPerToken(),
-            () -> CompletableFuture.completedFuture(spec.configuration())));
+    AsyncBucketProxy proxy = proxy(m, key, spec);
     return Mono.fromCompletionStage(() -> proxy.tryConsumeAndReturnRemaining(1))
         .timeout(timeout)
         .map(probe -> RateProbe.of(probe, spec))
@@ -121,6 +118,29 @@ final class RedisRateLimiters implements RateLimiters {
           enterFallback(e);
           return fallback.tryConsume(key, spec.divided(replicas));
         });
+  }
+
+  @Override
+  public Mono<RateProbe> peek(String key, LimitSpec spec) {
+    AsyncProxyManager<String> m = manager;
+    if (m == null || degraded.get()) {
+      return fallback.peek(key, spec.divided(replicas));
+    }
+    AsyncBucketProxy proxy = proxy(m, key, spec);
+    return Mono.fromCompletionStage(() -> proxy.estimateAbilityToConsume(1))
+        .timeout(timeout)
+        .map(probe -> RateProbe.peek(probe, spec))
+        .onErrorResume(RedisRateLimiters::isRedisFailure, e -> {
+          enterFallback(e);
+          return fallback.peek(key, spec.divided(replicas));
+        });
+  }
+
+  private AsyncBucketProxy proxy(AsyncProxyManager<String> m, String key, LimitSpec spec) {
+    return proxies.get(new Key(key, spec), k -> m.builder()
+        .withOptimization(Optimizations.batching())
+        .build(KEY_PREFIX + key + ':' + spec.capacity() + ':' + spec.nanosPerToken(),
+            () -> CompletableFuture.completedFuture(spec.configuration())));
   }
 
   private Mono<Void> probe() {

@@ -4,6 +4,7 @@ import io.portcullis.broker.AccessTokenVerifier;
 import io.portcullis.broker.TokenError;
 import io.portcullis.broker.TokenRejectedException;
 import io.portcullis.gateway.pipeline.GovernedPaths;
+import io.portcullis.gateway.pipeline.RateLimitHeaders;
 import io.portcullis.gateway.pipeline.RequestContext;
 import io.portcullis.gateway.pipeline.StageOrder;
 import io.portcullis.gateway.problem.ProblemCode;
@@ -44,28 +45,39 @@ final class TokenStage implements WebFilter, Ordered {
     if (!governed.isGoverned(exchange)) {
       return chain.filter(exchange);
     }
-    String header = exchange.getRequest().getHeaders().getFirst(HttpHeaders.AUTHORIZATION);
-    if (header == null || header.length() <= BEARER.length() || !header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
-      return Mono.error(new ProblemException(ProblemCode.INVALID_TOKEN, "a Bearer access token is required"));
-    }
     RequestContext ctx = RequestContext.of(exchange);
     String address = ctx.clientIp();
+    String header = exchange.getRequest().getHeaders().getFirst(HttpHeaders.AUTHORIZATION);
+    if (header == null || header.length() <= BEARER.length() || !header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
+      return refuse(exchange, address, new ProblemException(ProblemCode.INVALID_TOKEN, "a Bearer access token is required"));
+    }
     if (limiter.blocked(address)) {
-      return Mono.error(new ProblemException(ProblemCode.RATE_LIMITED,
+      return refuse(exchange, address, new ProblemException(ProblemCode.RATE_LIMITED,
           "too many invalid tokens from this address", null, List.of(),
           Map.of(HttpHeaders.RETRY_AFTER, String.valueOf(limiter.retryAfterSeconds()))));
     }
     return verifier.verify(header.substring(BEARER.length()).trim())
-        .doOnError(TokenRejectedException.class, e -> {
+        .onErrorResume(TokenRejectedException.class, e -> {
           if (e.error() == TokenError.INVALID_TOKEN) {
             limiter.failed(address);
           }
+          return refuse(exchange, address, toProblem(e));
         })
-        .onErrorMap(TokenRejectedException.class, TokenStage::toProblem)
         .flatMap(claims -> {
           ctx.claims(claims);
           return chain.filter(exchange);
         });
+  }
+
+  /**
+   * Until a token names the app, the only limit that applies to the caller is its address's allowance of invalid
+   * tokens: that is what the RateLimit-* headers of a token refusal describe (DESIGN.md §6 wants them on every
+   * response; an app's bucket cannot be named before its token is verified).
+   */
+  private <T> Mono<T> refuse(ServerWebExchange exchange, String address, ProblemException problem) {
+    RateLimitHeaders.set(exchange.getResponse().getHeaders(), limiter.limit(), limiter.remaining(address),
+        limiter.resetSeconds(address));
+    return Mono.error(problem);
   }
 
   private static ProblemException toProblem(TokenRejectedException e) {

@@ -16,6 +16,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -23,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -44,7 +46,7 @@ final class QuotaGateway implements AutoCloseable {
            quota: {rate_per_second: 5, burst: 5, concurrency: 10}}
         - {id: sandbox-app, tier: 0, cost_center: CC-SANDBOX, client: {secret_hash: "%1$s"}}
         - {id: weighted-app, tier: 1, cost_center: CC-W, client: {secret_hash: "%1$s"},
-           quota: {rate_per_second: 40, burst: 40, concurrency: 10}}
+           quota: {rate_per_second: 4, burst: 40, concurrency: 10}}
         - {id: busy-app, tier: 1, cost_center: CC-BUSY, client: {secret_hash: "%1$s"},
            quota: {rate_per_second: 100, burst: 100, concurrency: 1}}
         - {id: budget-app, tier: 1, cost_center: CC-BUDGET, client: {secret_hash: "%1$s"},
@@ -54,6 +56,13 @@ final class QuotaGateway implements AutoCloseable {
            quota: {rate_per_second: 20, burst: 20, concurrency: 64}}
         - {id: fallback-app, tier: 1, cost_center: CC-SHARED, client: {secret_hash: "%1$s"},
            quota: {rate_per_second: 20, burst: 20, concurrency: 64}}
+        - {id: denied-app, tier: 0, cost_center: CC-DENIED, client: {secret_hash: "%1$s"},
+           quota: {rate_per_second: 0.1, burst: 3, concurrency: 4}}
+        - {id: steady-app, tier: 1, cost_center: CC-ANOMALY, client: {secret_hash: "%1$s"}}
+        - {id: alert-app, tier: 1, cost_center: CC-ANOMALY, client: {secret_hash: "%1$s"}}
+        - {id: throttle-app, tier: 1, cost_center: CC-ANOMALY, client: {secret_hash: "%1$s"},
+           quota: {rate_per_second: 20, burst: 20, concurrency: 16}}
+        - {id: pause-app, tier: 1, cost_center: CC-ANOMALY, client: {secret_hash: "%1$s"}}
       datasets:
         - name: forms.submissions
           template: custom
@@ -89,6 +98,11 @@ final class QuotaGateway implements AutoCloseable {
         - {id: budget-app-forms, app: budget-app, dataset: forms.submissions, actions: [read]}
         - {id: shared-app-forms, app: shared-app, dataset: forms.submissions, actions: [read]}
         - {id: fallback-app-forms, app: fallback-app, dataset: forms.submissions, actions: [read]}
+        - {id: denied-app-forms, app: denied-app, dataset: forms.submissions, actions: [read]}
+        - {id: steady-app-bulk, app: steady-app, dataset: test.bulk, actions: [read]}
+        - {id: alert-app-bulk, app: alert-app, dataset: test.bulk, actions: [read]}
+        - {id: throttle-app-bulk, app: throttle-app, dataset: test.bulk, actions: [read]}
+        - {id: pause-app-bulk, app: pause-app, dataset: test.bulk, actions: [read]}
       """.formatted(SECRET_HASH);
 
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -105,6 +119,11 @@ final class QuotaGateway implements AutoCloseable {
 
   /** Starts a gateway; {@code extra} properties win over the test defaults. */
   static QuotaGateway start(PostgresExtension pg, String name, Map<String, String> extra) {
+    return start(pg, name, extra, null);
+  }
+
+  /** Starts a gateway whose quota stage reads {@code quotaClock} (minute windows, throttle periods), when given. */
+  static QuotaGateway start(PostgresExtension pg, String name, Map<String, String> extra, @Nullable Clock quotaClock) {
     Map<String, String> props = new LinkedHashMap<>();
     props.put("server.port", "0");
     props.put("portcullis.admin.port", "0");
@@ -117,8 +136,11 @@ final class QuotaGateway implements AutoCloseable {
     props.putAll(extra);
     List<String> args = new ArrayList<>();
     props.forEach((k, v) -> args.add("--" + k + "=" + v));
-    ConfigurableApplicationContext ctx = new SpringApplicationBuilder(PortcullisApplication.class)
-        .run(args.toArray(String[]::new));
+    SpringApplicationBuilder builder = new SpringApplicationBuilder(PortcullisApplication.class);
+    if (quotaClock != null) {
+      builder.initializers(c -> c.getBeanFactory().registerSingleton("quotaClock", quotaClock));
+    }
+    ConfigurableApplicationContext ctx = builder.run(args.toArray(String[]::new));
     return new QuotaGateway(ctx);
   }
 
