@@ -5,7 +5,7 @@ import java.util.Locale;
 
 /** What an audit event records: a data request, or a security-relevant change around it. */
 public enum EventType {
-  REQUEST, TOKEN_ISSUED, TOKEN_REVOKED, AUTH_FAILED, APP_PAUSED, APP_RESUMED, ADMIN_CHANGE, ANOMALY, BUDGET_WARNING;
+  REQUEST, TOKEN_ISSUED, TOKEN_REVOKED, AUTH_FAILED, TOKEN_REFUSED, APP_PAUSED, APP_RESUMED, ADMIN_CHANGE, ANOMALY, BUDGET_WARNING;
 
   private final String json = name().toLowerCase(Locale.ROOT);
 
@@ -22,6 +22,6 @@ public enum EventType {
       }
     }
     throw new IllegalArgumentException("event_type: " + value + " (expected: one of request, token_issued, token_revoked, "
-        + "auth_failed, app_paused, app_resumed, admin_change, anomaly, budget_warning)");
+        + "auth_failed, token_refused, app_paused, app_resumed, admin_change, anomaly, budget_warning)");
   }
 }

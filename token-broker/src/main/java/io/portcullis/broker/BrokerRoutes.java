@@ -97,13 +97,16 @@ public final class BrokerRoutes {
           if (exchange) {
             checkExchangeParameters(form);
           }
+          String grant = exchange ? "token-exchange" : CLIENT_CREDENTIALS;
           return authenticator.authenticate(form, authorization(request), address)
-              .flatMap(client -> exchange
+              .flatMap(client -> (exchange
                   ? subjects.validate(form.require("subject_token"))
                       .map(user -> issuer.issue(client, user.subject(), scopes, ttl, user.attrs()))
                   : Mono.fromSupplier(() -> issuer.issue(client, client.clientId(), scopes, ttl, client.attrs())))
+                  .onErrorMap(OAuthException.class, e -> e.forClient(client.clientId())))
+              .onErrorMap(OAuthException.class, e -> e.during(grant))
               .map(token -> {
-                events.onEvent(BrokerEvent.issued(token, exchange ? "token-exchange" : CLIENT_CREDENTIALS, address));
+                events.onEvent(BrokerEvent.issued(token, grant, address));
                 Map<String, Object> body = new LinkedHashMap<>();
                 body.put("access_token", token.accessToken());
                 if (exchange) {
@@ -116,7 +119,7 @@ public final class BrokerRoutes {
               });
         })
         .flatMap(body -> json(200, JSONObjectUtils.toJSONString(body)))
-        .onErrorResume(OAuthException.class, this::error);
+        .onErrorResume(OAuthException.class, e -> refused(e, address));
   }
 
   private void checkExchangeParameters(Form form) {
@@ -146,9 +149,10 @@ public final class BrokerRoutes {
               .flatMap(client -> ownToken(token, client)
                   .flatMap(claims -> revocations.revoke(claims.getJWTID(), client.clientId(),
                       claims.getExpirationTime().toInstant())))
-              .then(Mono.defer(() -> ServerResponse.ok().headers(BrokerRoutes::noStore).build()));
+              .then(Mono.defer(() -> ServerResponse.ok().headers(BrokerRoutes::noStore).build()))
+              .onErrorMap(OAuthException.class, e -> e.during("revoke"));
         })
-        .onErrorResume(OAuthException.class, this::error);
+        .onErrorResume(OAuthException.class, e -> refused(e, address));
   }
 
   /** The token's claims when it is one of ours (signature by a published key), issued to this client, not expired. */
@@ -281,6 +285,15 @@ public final class BrokerRoutes {
     return request.remoteAddress()
         .map(a -> a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString())
         .orElse("unknown");
+  }
+
+  /**
+   * Every refused request is one audit event (issue 4: each attack on the broker — a wrong secret, an unknown client,
+   * a scope never granted, an untrusted subject token, a brute-force run into {@code slow_down} — leaves a trace).
+   */
+  private Mono<ServerResponse> refused(OAuthException e, String address) {
+    events.onEvent(BrokerEvent.refused(clock.instant(), e, address));
+    return error(e);
   }
 
   private Mono<ServerResponse> error(OAuthException e) {

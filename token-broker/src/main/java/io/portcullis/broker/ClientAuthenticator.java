@@ -55,7 +55,6 @@ final class ClientAuthenticator {
   private final Set<String> assertionAudiences;
   private final AuthFailureLimiter limiter;
   private final RevocationCheck paused;
-  private final BrokerEventListener events;
   private final Clock clock;
   private final Scheduler hashing;
   private final byte[] cacheKey = new byte[32];
@@ -64,12 +63,11 @@ final class ClientAuthenticator {
   private final Cache<String, Instant> usedAssertions;
 
   ClientAuthenticator(ClientRegistry registry, Set<String> assertionAudiences, AuthFailureLimiter limiter,
-      RevocationCheck paused, BrokerEventListener events, Clock clock) {
+      RevocationCheck paused, Clock clock) {
     this.registry = Objects.requireNonNull(registry, "registry");
     this.assertionAudiences = Set.copyOf(assertionAudiences);
     this.limiter = Objects.requireNonNull(limiter, "limiter");
     this.paused = Objects.requireNonNull(paused, "paused");
-    this.events = Objects.requireNonNull(events, "events");
     this.clock = Objects.requireNonNull(clock, "clock");
     int cores = Runtime.getRuntime().availableProcessors();
     this.hashing = Schedulers.newBoundedElastic(Math.max(1, cores), 256, "portcullis-secret-hash", 60, true);
@@ -112,7 +110,7 @@ final class ClientAuthenticator {
     String claimedId = credentials.clientId();
     if (!limiter.tryBegin(claimedId, remoteAddress)) {
       return Mono.error(OAuthException.slowDown("too many failed client authentications; retry after "
-          + limiter.window().toSeconds() + " s"));
+          + limiter.window().toSeconds() + " s").forClient(claimedId).because("too_many_failures"));
     }
     RegisteredClient client = claimedId == null ? null : registry.find(claimedId);
     Mono<Boolean> check = credentials.assertion() != null
@@ -120,13 +118,14 @@ final class ClientAuthenticator {
         : secretValid(client, credentials.secret());
     return check.flatMap(ok -> {
       if (!ok) {
-        events.onEvent(BrokerEvent.authFailed(clock.instant(), claimedId, remoteAddress,
-            client == null ? "unknown_client" : credentials.method()));
-        return Mono.error(OAuthException.invalidClient("client authentication failed"));
+        // the audit event is emitted where the refusal is answered (BrokerRoutes), once per request
+        return Mono.error(OAuthException.invalidClient("client authentication failed").forClient(claimedId)
+            .because(client == null ? "unknown_client" : credentials.method()));
       }
       limiter.succeeded(claimedId, remoteAddress);
       if (!client.active() || paused.isPaused(client.clientId())) {
-        return Mono.error(OAuthException.unauthorizedClient("client is paused or retired"));
+        return Mono.error(OAuthException.unauthorizedClient("client is paused or retired").forClient(client.clientId())
+            .because(client.active() ? "paused" : "retired"));
       }
       return Mono.just(client);
     });
@@ -214,7 +213,8 @@ final class ClientAuthenticator {
           }
         })
         .subscribeOn(hashing)
-        .onErrorMap(RejectedExecutionException.class, full -> OAuthException.slowDown("authentication queue full"))
+        .onErrorMap(RejectedExecutionException.class, full -> OAuthException.slowDown("authentication queue full")
+            .forClient(client == null ? null : client.clientId()).because("queue_full"))
         .doOnNext(ok -> {
           if (ok && remembered != null) {
             verifiedSecrets.put(remembered, Boolean.TRUE);

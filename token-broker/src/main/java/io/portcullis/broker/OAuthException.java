@@ -1,8 +1,13 @@
 package io.portcullis.broker;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * An RFC 6749 §5.2 error response. Thrown (or signalled) on the expected failure paths, so it carries no stack trace:
  * an attacker hammering the endpoint must not make us fill thousands of them.
+ *
+ * <p>Besides the response it carries what the audit event of the refusal needs ({@link BrokerRoutes} emits exactly
+ * one per refused request): the client it concerns, the grant being attempted and a short machine-friendly reason.
  */
 final class OAuthException extends RuntimeException {
 
@@ -10,11 +15,37 @@ final class OAuthException extends RuntimeException {
 
   private final int status;
   private final String error;
+  private final @Nullable String clientId;
+  private final @Nullable String grantType;
+  private final @Nullable String reason;
 
   OAuthException(int status, String error, String description) {
+    this(status, error, description, null, null, null);
+  }
+
+  private OAuthException(int status, String error, String description, @Nullable String clientId,
+      @Nullable String grantType, @Nullable String reason) {
     super(description, null, false, false);
     this.status = status;
     this.error = error;
+    this.clientId = clientId;
+    this.grantType = grantType;
+    this.reason = reason;
+  }
+
+  /** The same refusal, naming the client it concerns (the authenticated one, or the id a failed caller claimed). */
+  OAuthException forClient(@Nullable String clientId) {
+    return new OAuthException(status, error, getMessage(), clientId, grantType, reason);
+  }
+
+  /** The same refusal, naming the grant type the request attempted. */
+  OAuthException during(String grantType) {
+    return new OAuthException(status, error, getMessage(), clientId, grantType, reason);
+  }
+
+  /** The same refusal with a short reason for the audit (e.g. {@code unknown_client}); never a credential. */
+  OAuthException because(String reason) {
+    return new OAuthException(status, error, getMessage(), clientId, grantType, reason);
   }
 
   static OAuthException invalidRequest(String description) {
@@ -55,5 +86,17 @@ final class OAuthException extends RuntimeException {
 
   String description() {
     return getMessage();
+  }
+
+  @Nullable String clientId() {
+    return clientId;
+  }
+
+  @Nullable String grantType() {
+    return grantType;
+  }
+
+  @Nullable String reason() {
+    return reason;
   }
 }

@@ -62,8 +62,7 @@ public final class TokenBroker implements AutoCloseable {
     this.verifier = new AccessTokenVerifier(verificationKeys, props.issuer(), props.audience(), registry, clock);
     BrokerProperties.BruteForce bf = props.bruteForce();
     this.authenticator = new ClientAuthenticator(clients, Set.of(props.effectiveTokenEndpoint(), props.issuer()),
-        new AuthFailureLimiter(bf.maxFailuresPerClient(), bf.maxFailuresPerAddress(), bf.window()), registry, events,
-        clock);
+        new AuthFailureLimiter(bf.maxFailuresPerClient(), bf.maxFailuresPerAddress(), bf.window()), registry, clock);
     SubjectTokenValidator subjects = new SubjectTokenValidator(trustedIssuers(props, webClient, clock), clock);
     this.routes = keyStore == null ? null : new BrokerRoutes(authenticator,
         new TokenIssuer(keyStore.keys(), props.issuer(), props.audience(), clock), keyStore.keys(), revocations,

@@ -262,6 +262,53 @@ class TokenEndpointTest {
         .expectBody(JSON).value(b -> assertThat(b).containsEntry("error", "slow_down"));
     assertThat(f.events).filteredOn(e -> e.type() == BrokerEvent.Type.CLIENT_AUTH_FAILED)
         .allSatisfy(e -> assertThat(e.toString()).doesNotContain("guess-"));
+    // each guess is one failed-authentication event, and the throttled attempt is one more, as throttled
+    assertThat(f.events).filteredOn(e -> "app-victim".equals(e.clientId()))
+        .extracting(BrokerEvent::type, BrokerEvent::error, BrokerEvent::status)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(BrokerEvent.Type.CLIENT_AUTH_FAILED, "invalid_client", 401),
+            org.assertj.core.groups.Tuple.tuple(BrokerEvent.Type.CLIENT_AUTH_FAILED, "invalid_client", 401),
+            org.assertj.core.groups.Tuple.tuple(BrokerEvent.Type.CLIENT_AUTH_FAILED, "invalid_client", 401),
+            org.assertj.core.groups.Tuple.tuple(BrokerEvent.Type.TOKEN_REFUSED, "slow_down", 429));
+  }
+
+  @Test
+  void eachRefusedTokenRequestIsExactlyOneEventNamingClientGrantAndError() {
+    String auth = BrokerFixture.basic("app-secret", BrokerFixture.SECRET);
+    String user = BrokerFixture.userToken(BrokerFixture.IDP_KEY, BrokerFixture.IDP, BrokerFixture.IDP_AUDIENCE,
+        b -> {});
+    String untrusted = BrokerFixture.userToken(BrokerFixture.EVIL_KEY, "https://evil.example",
+        BrokerFixture.IDP_AUDIENCE, b -> {});
+    BrokerEvent neverGranted = oneEvent(() -> tokenError(400, auth, form("grant_type", BrokerRoutes.TOKEN_EXCHANGE,
+        "subject_token", user, "subject_token_type", BrokerRoutes.TT_JWT, "scope", "other.data:read")));
+    assertThat(neverGranted).extracting(BrokerEvent::type, BrokerEvent::clientId, BrokerEvent::grantType,
+            BrokerEvent::error, BrokerEvent::status)
+        .containsExactly(BrokerEvent.Type.TOKEN_REFUSED, "app-secret", "token-exchange", "invalid_scope", 400);
+    BrokerEvent untrustedIssuer = oneEvent(() -> tokenError(400, auth, form("grant_type",
+        BrokerRoutes.TOKEN_EXCHANGE, "subject_token", untrusted, "subject_token_type", BrokerRoutes.TT_JWT)));
+    assertThat(untrustedIssuer).extracting(BrokerEvent::type, BrokerEvent::clientId, BrokerEvent::error)
+        .containsExactly(BrokerEvent.Type.TOKEN_REFUSED, "app-secret", "invalid_grant");
+    BrokerEvent unknown = oneEvent(() -> tokenError(401, BrokerFixture.basic("nobody-" + "x".repeat(500),
+        BrokerFixture.SECRET), form("grant_type", "client_credentials")));
+    assertThat(unknown).extracting(BrokerEvent::type, BrokerEvent::reason, BrokerEvent::grantType)
+        .containsExactly(BrokerEvent.Type.CLIENT_AUTH_FAILED, "unknown_client", "client_credentials");
+    assertThat(unknown.clientId()).startsWith("nobody-").hasSizeLessThanOrEqualTo(BrokerEvent.MAX_CLIENT_ID_CHARS + 1);
+    BrokerEvent retired = oneEvent(() -> tokenError(400, BrokerFixture.basic("app-retired", BrokerFixture.SECRET),
+        form("grant_type", "client_credentials")));
+    assertThat(retired).extracting(BrokerEvent::type, BrokerEvent::clientId, BrokerEvent::error, BrokerEvent::reason)
+        .containsExactly(BrokerEvent.Type.TOKEN_REFUSED, "app-retired", "unauthorized_client", "retired");
+    BrokerEvent badRevoke = oneEvent(() -> post("/oauth2/revoke", BrokerFixture.basic("app-tier0", "wrong"),
+        form("token", "x")).expectStatus().isUnauthorized());
+    assertThat(badRevoke).extracting(BrokerEvent::type, BrokerEvent::grantType, BrokerEvent::reason)
+        .containsExactly(BrokerEvent.Type.CLIENT_AUTH_FAILED, "revoke", "client_secret_basic");
+  }
+
+  /** The one event {@code request} caused (events are emitted before the response is written). */
+  static BrokerEvent oneEvent(Runnable request) {
+    int before = f.events.size();
+    request.run();
+    assertThat(f.events.subList(before, f.events.size())).hasSize(1);
+    return f.events.get(before);
   }
 
   @Test
