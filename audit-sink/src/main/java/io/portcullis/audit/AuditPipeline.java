@@ -24,10 +24,13 @@ import reactor.core.scheduler.Schedulers;
 /**
  * The gateway's audit emitter: one per gateway instance, i.e. one hash chain ({@code chain_id}).
  *
- * <p>{@link #emit} only enqueues (a lock-free MPSC queue) and never blocks. One drain thread, owned by the pipeline and
- * never a Reactor thread, takes events in emission order, assigns {@code seq} and the hash chain, batches them (up to
- * {@code batchSize}, or {@code batchInterval} after the first event, or at once when a {@link #durable} caller waits),
- * and writes each batch to the sink. When the sink fails, times out, or falls behind (more than
+ * <p>{@link #emit} only enqueues (a lock-free MPSC queue) and never blocks. A journal thread, owned by the pipeline and
+ * never a Reactor thread, takes events in emission order, assigns {@code seq} and the hash chain, and appends them in
+ * groups to the write-ahead {@link Journal} (one {@code write()} per group, no fsync), which is what
+ * {@link #journaled} waits for: from then on the event survives the death of the process, and a restart replays what
+ * the sink had not taken. A drain thread batches the journaled events (up to {@code batchSize}, or
+ * {@code batchInterval} after the first event, or at once when a {@link #durable} caller waits), writes each batch to
+ * the sink and fsyncs the journal (so a power loss can take at most the events since the last batch). When the sink fails, times out, or falls behind (more than
  * {@code queueCapacity} events waiting), batches go to the fsync'd spill file instead; the sink is probed with
  * back-off by replaying the spill file in order, and once it is empty batches go to the sink again. No event is
  * dropped: the queue is unbounded beyond {@code queueCapacity} (the bound only decides when to spill), and a batch that
@@ -45,11 +48,13 @@ public final class AuditPipeline implements AutoCloseable {
   private static final int RUNNING = 2;
   private static final int CLOSING = 3;
   private static final int CLOSED = 4;
+  private static final int JOURNAL_GROUP = 1024;
 
   private final AuditSink sink;
   private final ChainHeadSource headSource;
   private final String chainId;
   private final SpillFile spill;
+  private final Journal journal;
   private final int batchSize;
   private final long batchIntervalNanos;
   private final int queueCapacity;
@@ -64,6 +69,8 @@ public final class AuditPipeline implements AutoCloseable {
   private final Clock clock;
 
   private final ConcurrentLinkedQueue<Entry> queue = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<Entry> sealedQueue = new ConcurrentLinkedQueue<>();
+  private final AtomicLong journalFailures = new AtomicLong();
   private final AtomicLong queued = new AtomicLong();
   private final AtomicLong written = new AtomicLong();
   private final AtomicLong spilled = new AtomicLong();
@@ -77,9 +84,16 @@ public final class AuditPipeline implements AutoCloseable {
   private volatile boolean stranded;
   private volatile boolean sleeping;
   private volatile Thread drainer;
+  private volatile Thread journaler;
+  private volatile boolean journalSleeping;
+  private volatile boolean journalDone;
+  private volatile boolean journalHealthy = true;
+  private volatile boolean halted;
+
+  // journal-thread state (published to the thread by Thread.start)
+  private HashChain chain;
 
   // drain-thread state (published to the thread by Thread.start)
-  private HashChain chain;
   private boolean spilling;
   private long nextProbeNanos;
   private Duration probeDelay;
@@ -94,6 +108,7 @@ public final class AuditPipeline implements AutoCloseable {
     this.headSource = b.headSource != null ? b.headSource : b.sink instanceof ChainHeadSource h ? h : null;
     this.chainId = b.chainId;
     this.spill = new SpillFile(b.spillDirectory.resolve("audit-spill-" + b.chainId + ".jsonl"));
+    this.journal = new Journal(b.spillDirectory, b.chainId, b.journalRotateBytes);
     this.batchSize = b.batchSize;
     this.batchIntervalNanos = b.batchInterval.toNanos();
     this.queueCapacity = b.queueCapacity;
@@ -131,24 +146,34 @@ public final class AuditPipeline implements AutoCloseable {
       if (!state.compareAndSet(NEW, STARTING)) {
         return Mono.error(new IllegalStateException("pipeline " + chainId + " already started"));
       }
-      Mono<Optional<AuditEvent>> spillHead = Mono.fromCallable(() -> Optional.ofNullable(spill.open()))
+      Mono<Local> spillHead = Mono.fromCallable(() -> new Local(spill.open(), journal.open()))
           .subscribeOn(Schedulers.boundedElastic());
       Mono<Optional<ChainHead>> sinkHead = headSource == null ? Mono.just(Optional.empty())
           : headSource.head(chainId).map(Optional::of).defaultIfEmpty(Optional.empty());
       Mono<Long> lastCheckpoint = signer == null || checkpointStore == null ? Mono.just(0L)
           : checkpointStore.latest(chainId).map(AuditCheckpoint::seq).defaultIfEmpty(0L);
       return Mono.zip(spillHead, sinkHead, lastCheckpoint)
-          .doOnNext(t -> begin(t.getT1().orElse(null), t.getT2().orElse(null), t.getT3()))
+          .flatMap(t -> Mono.fromRunnable(() -> begin(t.getT1(), t.getT2().orElse(null), t.getT3()))
+              .subscribeOn(Schedulers.boundedElastic()))
           .doOnError(e -> state.set(NEW))
           .then();
     });
   }
 
-  private void begin(AuditEvent spillLast, ChainHead sinkHead, long lastCheckpointSeq) {
+  private record Local(AuditEvent spillLast, Journal.Recovered journal) {
+  }
+
+  private void begin(Local local, ChainHead sinkHead, long lastCheckpointSeq) {
+    AuditEvent spillLast = local.spillLast();
     ChainHead head = sinkHead != null ? sinkHead : ChainHead.genesis(chainId);
     if (spillLast != null && spillLast.seq() != null && spillLast.seq() > head.seq()) {
       head = new ChainHead(chainId, spillLast.seq(), spillLast.hash());
     }
+    AuditEvent journalLast = local.journal().last();
+    if (journalLast != null && journalLast.seq() != null && journalLast.seq() > head.seq()) {
+      head = new ChainHead(chainId, journalLast.seq(), journalLast.hash());
+    }
+    recover(local, sinkHead);
     chain = new HashChain(chainId, head.seq(), head.hash());
     lastSeq = head.seq();
     persistedSeq = sinkHead == null ? 0 : sinkHead.seq();
@@ -164,13 +189,70 @@ public final class AuditPipeline implements AutoCloseable {
     Thread t = new Thread(this::drainLoop, "portcullis-audit-" + chainId);
     t.setDaemon(true);
     drainer = t;
+    Thread j = new Thread(this::journalLoop, "portcullis-audit-journal-" + chainId);
+    j.setDaemon(true);
+    journaler = j;
     state.set(RUNNING);
     t.start();
+    j.start();
+  }
+
+  /**
+   * The journaled events a previous run had not put into the sink or the spill file (it died): appended to the spill
+   * file in chain order, so the normal replay sends them (the sink skips event ids it already has).
+   */
+  private void recover(Local local, ChainHead sinkHead) {
+    long floor = local.journal().acked();
+    if (local.spillLast() != null && local.spillLast().seq() != null) {
+      floor = Math.max(floor, local.spillLast().seq());
+    }
+    if (sinkHead != null) {
+      floor = Math.max(floor, sinkHead.seq());
+    }
+    List<AuditEvent> tail = new ArrayList<>();
+    for (AuditEvent e : local.journal().unacked()) {
+      if (e.seq() > floor && chainId.equals(e.chainId())) {
+        tail.add(e);
+      }
+    }
+    if (tail.isEmpty()) {
+      return;
+    }
+    try {
+      spill.append(tail);
+      spilled.addAndGet(tail.size());
+      journal.acked(tail.get(tail.size() - 1).seq());
+    } catch (IOException e) {
+      throw new UncheckedIOException("audit chain " + chainId + ": cannot recover " + tail.size()
+          + " journaled events into " + spill.path(), e);
+    }
+    log.warn("audit chain {}: recovered {} journaled events (seq {}..{}) not yet persisted by the previous run",
+        chainId, tail.size(), tail.get(0).seq(), tail.get(tail.size() - 1).seq());
   }
 
   /** Queues the event; returns at once. The pipeline sets chain_id, seq, prev_hash and hash. */
   public void emit(AuditEvent event) {
-    enqueue(new Entry(Objects.requireNonNull(event, "event"), null, System.nanoTime()));
+    enqueue(new Entry(Objects.requireNonNull(event, "event"), null, null, System.nanoTime()));
+  }
+
+  /**
+   * Emits the event and completes once it is in the write-ahead journal (written, not yet fsync'd): it then survives
+   * the death of this process and is replayed at the next start. Errors with {@link AuditUnavailableException} when
+   * the journal cannot be written (the event still goes on to the sink). Completes on a parallel scheduler.
+   */
+  public Mono<Void> journaled(AuditEvent event) {
+    return journaled(event, false);
+  }
+
+  /**
+   * As {@link #journaled(AuditEvent)}; with {@code pushNow} the batch holding the event also goes to the sink at once,
+   * as for {@link #durable}, instead of waiting for more events (tier 2: the shortest window in memory only).
+   */
+  public Mono<Void> journaled(AuditEvent event, boolean pushNow) {
+    Sinks.One<Void> journaledSignal = Sinks.one();
+    enqueue(new Entry(Objects.requireNonNull(event, "event"), pushNow ? Sinks.one() : null, journaledSignal,
+        System.nanoTime()));
+    return journaledSignal.asMono().publishOn(Schedulers.parallel());
   }
 
   /**
@@ -180,7 +262,7 @@ public final class AuditPipeline implements AutoCloseable {
    */
   public Mono<Void> durable(AuditEvent event) {
     Sinks.One<Void> done = Sinks.one();
-    enqueue(new Entry(Objects.requireNonNull(event, "event"), done, System.nanoTime()));
+    enqueue(new Entry(Objects.requireNonNull(event, "event"), done, null, System.nanoTime()));
     if (stranded) {
       done.tryEmitError(new AuditUnavailableException("audit sink and spill file both unavailable", null));
     }
@@ -190,7 +272,7 @@ public final class AuditPipeline implements AutoCloseable {
   /** Completes when every event emitted before this call is in the sink or the spill file. */
   public Mono<Void> flush() {
     Sinks.One<Void> done = Sinks.one();
-    enqueue(new Entry(null, done, System.nanoTime()));
+    enqueue(new Entry(null, done, null, System.nanoTime()));
     return done.asMono().publishOn(Schedulers.parallel());
   }
 
@@ -204,6 +286,13 @@ public final class AuditPipeline implements AutoCloseable {
   }
 
   private void wake() {
+    Thread t = journaler;
+    if (t != null && journalSleeping) {
+      LockSupport.unpark(t);
+    }
+  }
+
+  private void wakeDrainer() {
     Thread t = drainer;
     if (t != null && sleeping) {
       LockSupport.unpark(t);
@@ -211,17 +300,20 @@ public final class AuditPipeline implements AutoCloseable {
   }
 
   /**
-   * False while the last batch could be persisted neither in the sink nor in the spill file (it is held and retried):
-   * tier-2 requests are refused then, before they touch data. True again as soon as a retry succeeds.
+   * False while the last batch could be persisted neither in the sink nor in the spill file (it is held and retried),
+   * or the last journal append failed: tier-2 requests are refused then, before they touch data. True again as soon as a retry succeeds.
    */
   public boolean canPersist() {
-    return !stranded && state.get() < CLOSING;
+    return !stranded && journalHealthy && state.get() < CLOSING;
   }
 
   public AuditStats stats() {
     long now = System.nanoTime();
     long oldest = oldestPendingNanos;
-    Entry head = queue.peek();
+    Entry head = sealedQueue.peek();
+    if (head == null) {
+      head = queue.peek();
+    }
     if (head != null && (oldest == 0 || head.enqueuedNanos - oldest < 0)) {
       oldest = head.enqueuedNanos;
     }
@@ -249,8 +341,10 @@ public final class AuditPipeline implements AutoCloseable {
       return;
     }
     Thread t = drainer;
+    LockSupport.unpark(journaler);
     LockSupport.unpark(t);
     try {
+      journaler.join(closeTimeout.toMillis());
       t.join(closeTimeout.toMillis());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -261,13 +355,90 @@ public final class AuditPipeline implements AutoCloseable {
     }
   }
 
+  /**
+   * Stops both threads where they are, persisting, syncing and closing nothing more: what the death of the process
+   * leaves behind, for tests of the recovery at the next start.
+   */
+  void halt() throws InterruptedException {
+    halted = true;
+    state.set(CLOSED);
+    for (Thread t : new Thread[] {journaler, drainer}) {
+      if (t != null) {
+        LockSupport.unpark(t);
+        t.join(closeTimeout.toMillis());
+      }
+    }
+  }
+
+  // ---- journal thread ----------------------------------------------------------------------------------------
+
+  /** Seals events in emission order, appends each group to the journal with one write, then hands it to the drainer. */
+  private void journalLoop() {
+    List<Entry> group = new ArrayList<>(JOURNAL_GROUP);
+    List<AuditEvent> events = new ArrayList<>(JOURNAL_GROUP);
+    while (!halted) {
+      Entry e;
+      while (group.size() < JOURNAL_GROUP && (e = queue.poll()) != null) {
+        if (e.event != null) {
+          AuditEvent sealed = chain.append(e.event);
+          lastSeq = sealed.seq();
+          e = new Entry(sealed, e.done, e.journaled, e.enqueuedNanos);
+          events.add(sealed);
+        }
+        group.add(e);
+      }
+      if (!group.isEmpty()) {
+        Throwable failure = null;
+        try {
+          journal.append(events);
+          if (!journalHealthy) {
+            journalHealthy = true;
+            log.info("audit chain {}: journal {} writable again", chainId, journal.path());
+          }
+        } catch (IOException | RuntimeException ex) {
+          failure = ex;
+          journalFailures.incrementAndGet();
+          if (journalHealthy) {
+            journalHealthy = false;
+            log.error("audit chain {}: cannot append to journal {}; events go on to the sink from memory", chainId,
+                journal.path(), ex);
+          }
+        }
+        for (Entry en : group) {
+          sealedQueue.offer(en);
+          if (en.journaled != null) {
+            if (failure == null) {
+              en.journaled.tryEmitEmpty();
+            } else {
+              en.journaled.tryEmitError(new AuditUnavailableException("audit journal not writable", failure));
+            }
+          }
+        }
+        group.clear();
+        events.clear();
+        wakeDrainer();
+        continue;
+      }
+      if (state.get() >= CLOSING && queue.isEmpty()) {
+        journalDone = true;
+        LockSupport.unpark(drainer);
+        return;
+      }
+      journalSleeping = true;
+      if (queue.isEmpty() && state.get() == RUNNING) {
+        LockSupport.parkNanos(this, TimeUnit.SECONDS.toNanos(1));
+      }
+      journalSleeping = false;
+    }
+  }
+
   // ---- drain thread ------------------------------------------------------------------------------------------
 
   private void drainLoop() {
     List<Entry> pending = new ArrayList<>(batchSize);
     long deadline = 0;
     boolean urgent = false;
-    while (true) {
+    while (!halted) {
       if (strandedBatch != null) {
         long wait = nextProbeNanos - System.nanoTime();
         if (wait > 0) {
@@ -284,7 +455,7 @@ public final class AuditPipeline implements AutoCloseable {
         // every spilled event and goes to the spill file, or to the sink only once the file is empty
         replayChunk();
       }
-      Entry e = queue.poll();
+      Entry e = sealedQueue.poll();
       if (e != null) {
         queued.decrementAndGet();
         if (e.event == null) {
@@ -298,13 +469,11 @@ public final class AuditPipeline implements AutoCloseable {
           }
           continue;
         }
-        AuditEvent sealed = chain.append(e.event);
-        lastSeq = sealed.seq();
         if (pending.isEmpty()) {
           deadline = System.nanoTime() + batchIntervalNanos;
           oldestPendingNanos = e.enqueuedNanos;
         }
-        pending.add(new Entry(sealed, e.done, e.enqueuedNanos));
+        pending.add(e);
         urgent |= e.done != null;
         if (pending.size() >= batchSize) {
           persist(pending);
@@ -320,7 +489,7 @@ public final class AuditPipeline implements AutoCloseable {
         urgent = false;
         continue;
       }
-      if (closing && pending.isEmpty()) {
+      if (closing && pending.isEmpty() && journalDone && sealedQueue.isEmpty()) {
         finish();
         return;
       }
@@ -341,7 +510,7 @@ public final class AuditPipeline implements AutoCloseable {
 
   private void sleepUntil(long wakeAtNanos) {
     sleeping = true;
-    if (queue.isEmpty() && state.get() == RUNNING) {
+    if (sealedQueue.isEmpty() && (state.get() == RUNNING || !journalDone)) {
       long wait = wakeAtNanos - System.nanoTime();
       if (wait > 0) {
         LockSupport.parkNanos(this, wait);
@@ -392,6 +561,7 @@ public final class AuditPipeline implements AutoCloseable {
     oldestPendingNanos = 0;
     if (done) {
       stranded = false;
+      journalPersisted(batch.get(batch.size() - 1).seq());
       for (Entry en : entries) {
         if (en.done != null) {
           en.done.tryEmitEmpty();
@@ -413,10 +583,26 @@ public final class AuditPipeline implements AutoCloseable {
         en.done.tryEmitError(unavailable);
       }
     }
+    for (Entry en : sealedQueue) {
+      if (en.done != null) {
+        en.done.tryEmitError(unavailable);
+      }
+    }
     for (Entry en : queue) {
       if (en.done != null) {
         en.done.tryEmitError(unavailable);
       }
+    }
+  }
+
+  /** The journal's events up to seq are in the sink or the spill file: fsync the journal (batched), move the mark. */
+  private void journalPersisted(long seq) {
+    try {
+      journal.sync();
+      journal.acked(seq);
+    } catch (IOException | RuntimeException ex) {
+      // a stale mark only replays more at the next start; the sinks skip event ids they have
+      log.debug("audit chain {}: journal mark not advanced to {} ({})", chainId, seq, ex.toString());
     }
   }
 
@@ -523,10 +709,15 @@ public final class AuditPipeline implements AutoCloseable {
     } catch (IOException ex) {
       log.warn("audit chain {}: closing spill file {}", chainId, spill.path(), ex);
     }
+    try {
+      journal.close();
+    } catch (IOException ex) {
+      log.warn("audit chain {}: closing journal {}", chainId, journal.path(), ex);
+    }
     state.set(CLOSED);
   }
 
-  private record Entry(AuditEvent event, Sinks.One<Void> done, long enqueuedNanos) {}
+  private record Entry(AuditEvent event, Sinks.One<Void> done, Sinks.One<Void> journaled, long enqueuedNanos) {}
 
   /** Configuration of an {@link AuditPipeline}; defaults suit a gateway instance. */
   public static final class Builder {
@@ -546,6 +737,7 @@ public final class AuditPipeline implements AutoCloseable {
     private int checkpointEvery = 1000;
     private Duration checkpointInterval = Duration.ofSeconds(60);
     private Clock clock = Clock.systemUTC();
+    private long journalRotateBytes = 16L << 20;
 
     private Builder(AuditSink sink, String chainId, Path spillDirectory) {
       this.sink = Objects.requireNonNull(sink, "sink");
@@ -616,6 +808,15 @@ public final class AuditPipeline implements AutoCloseable {
       }
       this.checkpointEvery = every;
       this.checkpointInterval = positive("checkpointInterval", interval);
+      return this;
+    }
+
+    /** Size at which the journal's current segment is rotated (default 16 MiB); two segments are kept. */
+    public Builder journalRotateBytes(long v) {
+      if (v < 1024) {
+        throw new IllegalArgumentException("journalRotateBytes: " + v + " (expected: >= 1024)");
+      }
+      journalRotateBytes = v;
       return this;
     }
 

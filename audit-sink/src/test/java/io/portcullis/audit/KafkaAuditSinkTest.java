@@ -3,6 +3,7 @@ package io.portcullis.audit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -18,16 +19,18 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
 
 class KafkaAuditSinkTest {
 
   static final String TOPIC = "portcullis.audit";
+  static final String RESTART_TOPIC = "portcullis.audit.restart";
   static EmbeddedKafkaKraftBroker broker;
 
   @BeforeAll
   static void startBroker() {
-    broker = new EmbeddedKafkaKraftBroker(1, 3, TOPIC);
+    broker = new EmbeddedKafkaKraftBroker(1, 3, TOPIC, RESTART_TOPIC);
     broker.afterPropertiesSet();
   }
 
@@ -50,7 +53,7 @@ class KafkaAuditSinkTest {
       sink.write(events.subList(10, 31)).block(Duration.ofSeconds(30));
     }
 
-    List<ConsumerRecord<String, byte[]>> records = consume(31);
+    List<ConsumerRecord<String, byte[]>> records = consume(TOPIC, 31);
     assertThat(records).hasSize(31);
     Map<String, AuditEvent> byId = new HashMap<>();
     for (ConsumerRecord<String, byte[]> r : records) {
@@ -71,16 +74,34 @@ class KafkaAuditSinkTest {
     partitionsByKey.values().forEach(p -> assertThat(p).hasSize(1));
   }
 
-  static List<ConsumerRecord<String, byte[]>> consume(int expected) {
+  @Test
+  void chainContinuesAfterTheGatewayDiesWithEveryJournaledEventPublishedOnce(@TempDir Path spill) throws Exception {
+    KafkaAuditSink first = new KafkaAuditSink(broker.getBrokersAsString(), RESTART_TOPIC);
+    KafkaAuditSink second = new KafkaAuditSink(broker.getBrokersAsString(), RESTART_TOPIC);
+    try {
+      List<AuditEvent> seen = new ArrayList<>();
+      AuditPipelineRestartTest.survivesDeathAfterJournaling(first, () -> second, "gw-kafka-restart", spill, () -> {
+        // first call: what the dead gateway published; second: everything, read to the end of the topic
+        List<ConsumerRecord<String, byte[]>> records = consume(RESTART_TOPIC, seen.isEmpty() ? 25 : 35 - seen.size());
+        records.forEach(r -> seen.add(AuditJson.fromJson(r.value())));
+        return List.copyOf(seen);
+      });
+    } finally {
+      first.close();
+      second.close();
+    }
+  }
+
+  static List<ConsumerRecord<String, byte[]>> consume(String topic, int expected) {
     Map<String, Object> config = Map.of(
         ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.getBrokersAsString(),
-        ConsumerConfig.GROUP_ID_CONFIG, "audit-test",
+        ConsumerConfig.GROUP_ID_CONFIG, "audit-test-" + topic,
         ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
         ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
         ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
     List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
     try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(config)) {
-      consumer.subscribe(List.of(TOPIC));
+      consumer.subscribe(List.of(topic));
       long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
       // keep polling a little after reaching the count, so a duplicate would show up
       long quietUntil = Long.MAX_VALUE;
