@@ -11,7 +11,8 @@ import org.springframework.util.unit.DataSize;
  * @param spillDir         local persistent directory for the spill file used while the sink is down
  * @param batchSize        events per sink write
  * @param sink             where events go: {@code postgres} (default, the gateway's database), {@code kafka} or
- *                         {@code file}
+ *                         {@code file}; {@code none} (no request events at all) exists only to measure the audit's cost
+ *                         and is refused unless the {@code bench} profile is active
  * @param maxProbeInterval longest wait between attempts to reach a sink that is down (or to leave the state where
  *                         neither the sink nor the spill file takes events, in which tier 2 fails closed)
  * @param kafka            the {@code kafka} sink
@@ -37,7 +38,7 @@ public record AuditProperties(
     }
   }
 
-  public enum SinkKind { POSTGRES, KAFKA, FILE }
+  public enum SinkKind { POSTGRES, KAFKA, FILE, NONE }
 
   /**
    * @param bootstrapServers the Kafka cluster ({@code host:port,…})

@@ -19,6 +19,7 @@ import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.web.server.ServerWebExchange;
+import reactor.core.publisher.Mono;
 
 /**
  * Turns a finished request into its one audit event (DESIGN.md §7) and hands it to the pipeline without blocking.
@@ -31,15 +32,54 @@ public final class AuditRecorder {
   private final AuditPipeline pipeline;
   private final SnapshotHolder snapshots;
   private final @Nullable LineageAggregator lineage;
+  private final boolean enabled;
 
   public AuditRecorder(AuditPipeline pipeline, SnapshotHolder snapshots, @Nullable LineageAggregator lineage) {
+    this(pipeline, snapshots, lineage, true);
+  }
+
+  /** @param enabled false only with {@code portcullis.audit.sink=none} under the bench profile (see AuditWiring) */
+  AuditRecorder(AuditPipeline pipeline, SnapshotHolder snapshots, @Nullable LineageAggregator lineage,
+      boolean enabled) {
     this.pipeline = pipeline;
     this.snapshots = snapshots;
     this.lineage = lineage;
+    this.enabled = enabled;
   }
 
+  /** False only in an audit-off benchmark: then requests build no event and their responses wait for nothing. */
+  public boolean enabled() {
+    return enabled;
+  }
+
+  /**
+   * Records the event of a request whose response is complete but for its last bytes, and completes once the event
+   * is in the write-ahead journal: a response the client sees answered then always has its event, even if this
+   * process is killed right after. Tier-2 events are also pushed to the sink at once. Never errors: a journal that
+   * cannot be written is logged and makes the gate refuse tier 2 (the event still goes on to the sink).
+   */
+  public Mono<Void> recordBeforeCompletion(ServerWebExchange exchange, RequestContext ctx, int status,
+      @Nullable ProblemException problem) {
+    if (!enabled) {
+      return Mono.empty();
+    }
+    AuditEvent event = event(exchange, ctx, status, problem, false);
+    if (lineage != null) {
+      lineage.record(event);
+    }
+    return pipeline.journaled(event, AuditGate.needsDurable(event.tier()))
+        .onErrorResume(e -> {
+          log.warn("audit event of request {} not journaled: {}", event.requestId(), e.toString());
+          return Mono.empty();
+        });
+  }
+
+  /** Records the event of a request that ended without completing a response (cancelled, or failed mid-body). */
   public void record(ServerWebExchange exchange, RequestContext ctx, int status, @Nullable ProblemException problem,
       boolean cancelled) {
+    if (!enabled) {
+      return;
+    }
     AuditEvent event = event(exchange, ctx, status, problem, cancelled);
     if (AuditGate.needsDurable(event.tier())) {
       // the response is already on its way; what durable() adds is the fast path out of the batch wait and a

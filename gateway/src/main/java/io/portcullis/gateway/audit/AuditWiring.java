@@ -12,11 +12,16 @@ import io.portcullis.gateway.config.SnapshotHolder;
 import io.r2dbc.spi.ConnectionFactory;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import io.portcullis.audit.AuditEvent;
 import java.time.Duration;
+import java.util.List;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
+import org.springframework.core.env.Profiles;
+import reactor.core.publisher.Mono;
 
 /**
  * The audit stage's pipeline: the sink chosen by {@code portcullis.audit.sink} (PostgreSQL append-only table by
@@ -34,10 +39,12 @@ class AuditWiring {
 
   /** Closed after the pipeline (which depends on it), so the pipeline's last drain still reaches it. */
   @Bean
-  AuditSink auditSink(ConnectionFactory connections, AuditProperties properties, AuditChain chain) {
+  AuditSink auditSink(ConnectionFactory connections, AuditProperties properties, AuditChain chain,
+      Environment environment) {
     // the table exists whatever the sink: the admin API's audit query and checkpoints read it
     AuditSchema.apply(connections).block(STARTUP_TIMEOUT);
     return switch (properties.sink()) {
+      case NONE -> benchmarkOnly(environment);
       case POSTGRES -> new PostgresAuditSink(connections);
       case KAFKA -> new KafkaAuditSink(properties.kafka().bootstrapServers(), properties.kafka().topic());
       case FILE -> new JsonLinesAuditSink(properties.file().directory(),
@@ -67,14 +74,39 @@ class AuditWiring {
 
   @Bean
   AuditRecorder auditRecorder(AuditPipeline pipeline, SnapshotHolder snapshots,
-      ObjectProvider<LineageAggregator> lineage) {
-    return new AuditRecorder(pipeline, snapshots, lineage.getIfAvailable());
+      ObjectProvider<LineageAggregator> lineage, AuditProperties properties) {
+    return new AuditRecorder(pipeline, snapshots, lineage.getIfAvailable(),
+        properties.sink() != AuditProperties.SinkKind.NONE);
   }
 
   @Bean
   BrokerEventListener brokerAuditListener(AuditPipeline pipeline, SnapshotHolder snapshots) {
     return new BrokerAuditListener(pipeline, snapshots);
   }
+
+  /** Audit off, to measure its cost: fail closed unless someone deliberately runs a benchmark. */
+  static AuditSink benchmarkOnly(Environment environment) {
+    if (!environment.acceptsProfiles(Profiles.of(BENCH_PROFILE))) {
+      throw new IllegalStateException("portcullis.audit.sink=none turns the audit off and exists only for benchmarks;"
+          + " it is refused unless the '" + BENCH_PROFILE + "' profile is active");
+    }
+    return DISCARD;
+  }
+
+  private static final String BENCH_PROFILE = "bench";
+
+  /** Only admin and broker events reach it with the audit off; request events are not even built. */
+  private static final AuditSink DISCARD = new AuditSink() {
+    @Override
+    public Mono<Void> write(List<AuditEvent> batch) {
+      return Mono.empty();
+    }
+
+    @Override
+    public String name() {
+      return "none";
+    }
+  };
 
   private static String hostName() {
     try {

@@ -4,6 +4,7 @@ import io.portcullis.policy.Decision;
 import io.portcullis.policy.TokenClaims;
 import io.portcullis.policy.model.Action;
 import io.portcullis.policy.model.Dataset;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
 import org.springframework.web.server.ServerWebExchange;
 
@@ -28,6 +29,8 @@ public final class RequestContext {
   private long rows;
   private long bytes;
   private double costUnits;
+  private @Nullable Runnable beforeAudit;
+  private final AtomicBoolean audited = new AtomicBoolean();
 
   RequestContext(String requestId, long startNanos, String clientIp) {
     this.requestId = requestId;
@@ -133,5 +136,26 @@ public final class RequestContext {
 
   public void costUnits(double units) {
     this.costUnits = units;
+  }
+
+  /**
+   * Runs just before the audit event is built, which can be before the inner stages see their chain terminate (the
+   * event is journaled before the response's last bytes go out): the quota stage settles the request's cost here.
+   * Must be idempotent; one hook per request.
+   */
+  public void beforeAudit(Runnable hook) {
+    this.beforeAudit = hook;
+  }
+
+  void runBeforeAudit() {
+    Runnable hook = beforeAudit;
+    if (hook != null) {
+      hook.run();
+    }
+  }
+
+  /** True exactly once: for whoever records the request's one audit event (response completion or termination). */
+  boolean claimAudit() {
+    return audited.compareAndSet(false, true);
   }
 }

@@ -157,6 +157,7 @@ final class QuotaStage implements WebFilter, Ordered {
     }
     Completion done = new Completion(ctx, app, spend, weight);
     // doOnTerminate / doOnCancel run before the signal reaches the lifecycle stage, so its audit event sees the cost
+    ctx.beforeAudit(done); // the audit event is built before the last response bytes, ahead of doOnTerminate
     return chain.filter(exchange).doOnTerminate(done).doOnCancel(done);
   }
 
