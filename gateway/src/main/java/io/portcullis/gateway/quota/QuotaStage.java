@@ -156,8 +156,9 @@ final class QuotaStage implements WebFilter, Ordered {
           List.of(), Map.of(HttpHeaders.RETRY_AFTER, "1")));
     }
     Completion done = new Completion(ctx, app, spend, weight);
-    // doOnTerminate / doOnCancel run before the signal reaches the lifecycle stage, so its audit event sees the cost
-    ctx.beforeAudit(done); // the audit event is built before the last response bytes, ahead of doOnTerminate
+    // a completed response's audit event is built before its last bytes go out, ahead of doOnTerminate: it runs the
+    // hook first; doOnTerminate / doOnCancel cover the rest, and reach here before the lifecycle stage's doFinally
+    ctx.beforeAudit(done);
     return chain.filter(exchange).doOnTerminate(done).doOnCancel(done);
   }
 
