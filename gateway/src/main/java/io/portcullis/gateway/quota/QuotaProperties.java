@@ -18,6 +18,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param flushInterval  how often spend is written to PostgreSQL (and other replicas' spend read back)
  * @param maxLimiters    bound on the limiters kept in memory (per app, per app × dataset)
  * @param anomaly        spike detection on rows and bytes returned per minute, and the response to a spike
+ * @param enabled        false: the stage lets every request through (no rate limits, budgets, caps, anomaly response
+ *                       or RateLimit-* headers). Only to measure what the stage costs ({@code load-tests/quota-bench.sh});
+ *                       a gateway started so logs a warning
  */
 @ConfigurationProperties("portcullis.quota")
 record QuotaProperties(
@@ -29,7 +32,8 @@ record QuotaProperties(
     @DefaultValue("1s") Duration probeInterval,
     @DefaultValue("1s") Duration flushInterval,
     @DefaultValue("100000") int maxLimiters,
-    @DefaultValue Anomaly anomaly) {
+    @DefaultValue Anomaly anomaly,
+    @DefaultValue("true") boolean enabled) {
 
   /** Used for a tier the configuration leaves out. */
   static final Map<Integer, TierLimit> DEFAULT_TIERS = Map.of(

@@ -77,7 +77,7 @@ final class QuotaStage implements WebFilter, Ordered {
 
   @Override
   public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
-    if (!governed.isGoverned(exchange)) {
+    if (!properties.enabled() || !governed.isGoverned(exchange)) {
       return chain.filter(exchange);
     }
     RequestContext ctx = RequestContext.of(exchange);

@@ -8,6 +8,8 @@ import io.portcullis.gateway.pipeline.GovernedPaths;
 import io.r2dbc.spi.ConnectionFactory;
 import io.portcullis.broker.RevocationStore;
 import java.time.Clock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Qualifier;
@@ -20,6 +22,8 @@ import org.springframework.context.annotation.Configuration;
  */
 @Configuration(proxyBeanMethods = false)
 class QuotaWiring {
+
+  private static final Logger log = LoggerFactory.getLogger(QuotaWiring.class);
 
   private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(60);
 
@@ -71,7 +75,11 @@ class QuotaWiring {
   }
 
   @Bean
-  RateLimitHeaderStage rateLimitHeaderStage(GovernedPaths governed, QuotaStage quota) {
-    return new RateLimitHeaderStage(governed, quota);
+  RateLimitHeaderStage rateLimitHeaderStage(GovernedPaths governed, QuotaStage quota, QuotaProperties properties) {
+    if (!properties.enabled()) {
+      log.warn("portcullis.quota.enabled=false: no rate limits, budgets, concurrency caps or anomaly response "
+          + "(meant for measuring the quota stage only)");
+    }
+    return new RateLimitHeaderStage(governed, quota, properties.enabled());
   }
 }

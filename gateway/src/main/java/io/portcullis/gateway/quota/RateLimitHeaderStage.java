@@ -27,10 +27,12 @@ final class RateLimitHeaderStage implements WebFilter, Ordered {
 
   private final GovernedPaths governed;
   private final QuotaStage quota;
+  private final boolean enabled;
 
-  RateLimitHeaderStage(GovernedPaths governed, QuotaStage quota) {
+  RateLimitHeaderStage(GovernedPaths governed, QuotaStage quota, boolean enabled) {
     this.governed = governed;
     this.quota = quota;
+    this.enabled = enabled;
   }
 
   @Override
@@ -40,7 +42,7 @@ final class RateLimitHeaderStage implements WebFilter, Ordered {
 
   @Override
   public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
-    if (!governed.isGoverned(exchange)) {
+    if (!enabled || !governed.isGoverned(exchange)) {
       return chain.filter(exchange);
     }
     return chain.filter(exchange).onErrorResume(error -> {

@@ -31,6 +31,29 @@ class RedisRateLimitersTest {
   }
 
   @Test
+  void peekingReportsTheSharedBucketWithoutTakingFromIt() {
+    try (RedisRateLimiters limiters = new RedisRateLimiters(REDIS.uri(), Duration.ofSeconds(1), 2,
+        Duration.ofMillis(500), 1000);
+        RedisRateLimiters other = new RedisRateLimiters(REDIS.uri(), Duration.ofSeconds(1), 2,
+            Duration.ofMillis(500), 1000)) {
+      LimitSpec spec = LimitSpec.of(0.01, 5); // one token back every 100 s: nothing refills during the test
+      RateProbe fresh = limiters.peek("peek", spec).block(Duration.ofSeconds(5));
+      assertThat(fresh.limit()).isEqualTo(5);
+      assertThat(fresh.remaining()).isEqualTo(5);
+      assertThat(fresh.resetSeconds()).isZero();
+      other.tryConsume("peek", spec).block(Duration.ofSeconds(5));
+      other.tryConsume("peek", spec).block(Duration.ofSeconds(5));
+      for (int i = 0; i < 3; i++) {
+        RateProbe seen = limiters.peek("peek", spec).block(Duration.ofSeconds(5));
+        assertThat(seen.remaining()).isEqualTo(3);
+        assertThat(seen.resetSeconds()).isBetween(199L, 200L);
+      }
+      assertThat(limiters.tryConsume("peek", spec).block(Duration.ofSeconds(5)).remaining()).isEqualTo(2);
+      assertThat(limiters.inFallback()).isFalse();
+    }
+  }
+
+  @Test
   void sustainedLoadFromTwoReplicasGetsTheRate() {
     try (RedisRateLimiters limiters = new RedisRateLimiters(REDIS.uri(), Duration.ofSeconds(1), 2,
         Duration.ofMillis(500), 1000);

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Added latency of the quota stage (issue 6): the same request through three Portcullis instances that differ only in
+# the quota stage — off (portcullis.quota.enabled=false), local buckets, Redis buckets (bucket4j + Lettuce) — in the
+# same run, modes interleaved per repeat so load drift on a shared box hits all three alike; medians reported. Also the
+# Redis commands per request: INFO commandstats summed before and after the Redis runs, divided by the requests wrk
+# counted (every Redis command is one round trip or less: Lettuce may pipeline, never split).
+# Builds with `package` (no install: the shared ~/.m2 stays untouched).
+# Usage: load-tests/quota-bench.sh [DURATION_S=15] [REPEATS=3] [CONNECTIONS=32]     (~4 minutes with the defaults)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-15}; REPEATS=${2:-3}; CONNS=${3:-32}; WARMUP=10
+UP=18181
+declare -A PORT=( [off]=18184 [local]=18186 [redis]=18188 )
+MODES=(off local redis)
+WORK=$(mktemp -d /tmp/portcullis-quota-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+for tool in wrk nginx taskset curl java redis-server redis-cli; do
+  command -v $tool >/dev/null || { echo "missing $tool (Debian: apt-get install -y wrk nginx redis-server util-linux curl)"; exit 1; }
+done
+CORES=$(nproc); SERVER_CPU=0; LOAD_CPU=$(( CORES > 1 ? 1 : 0 ))
+
+echo "== build (package, no install)"
+./mvnw -B -q -DskipTests -Djacoco.skip=true -pl gateway -am package >/dev/null
+GW_JAR=$(ls gateway/target/gateway-*.jar | grep -v original | head -1)
+
+echo "== upstream (nginx static page)"
+mkdir -p "$WORK/www/crm" "$WORK/logs"
+chmod 755 "$WORK"
+python3 - "$WORK/www/crm/contacts" <<'PY'
+import json, sys
+owners = ["team-ops", "team-sales", "team-lab"]
+rows = [{"id": i, "owner_id": owners[i % 3], "name": f"Contact {i}", "email": f"c{i}@client{i % 7}.example",
+         "phone": f"+44 20 7946 {1000 + i:04d}", "region": "eu" if i % 2 else "us", "score": i % 100}
+        for i in range(1, 61)]
+json.dump({"data": rows, "page": 1}, open(sys.argv[1], "w"))
+PY
+cat > "$WORK/nginx.conf" <<NGINX
+worker_processes 1;
+pid $WORK/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  default_type application/json;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$UP; root $WORK/www; }
+}
+NGINX
+taskset -c $SERVER_CPU nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/logs/error.log"
+
+echo "== redis-server on a random port"
+REDIS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+taskset -c $SERVER_CPU redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+  > "$WORK/redis.log" 2>&1 & PIDS+=($!)
+
+SECRET="pcs_load_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+HASH=$(java --class-path "$(ls token-broker/target/token-broker-*.jar | grep -v original | head -1)" \
+  load-tests/HashSecret.java "$SECRET")
+# A rate no run can reach: every request is admitted, so the three modes do the same work apart from the stage.
+cat > "$WORK/portcullis.yaml" <<YAML
+apps:
+  - id: load-app
+    tier: 1
+    client: {secret_hash: "$HASH"}
+    attrs: {owner_id: team-ops}
+    consents: [crm.contacts]
+    quota: {rate_per_second: 1000000, burst: 1000000, concurrency: 100000}
+routes:
+  - {id: crm, path_prefix: /crm, uri: "http://127.0.0.1:$UP/crm", timeout: 5s}
+datasets:
+  - name: crm.contacts
+    template: custom
+    source: {type: http, route: crm, rows_pointer: /data}
+    columns:
+      - {name: id, type: bigint}
+      - {name: owner_id, type: text}
+      - {name: name, type: text}
+      - {name: email, type: text, tags: [pii]}
+      - {name: phone, type: text, tags: [pii]}
+      - {name: region, type: text}
+      - {name: score, type: integer}
+grants:
+  - id: load-app-crm
+    app: load-app
+    dataset: crm.contacts
+    actions: [read]
+    row_filter: "row.owner_id == token.attrs.owner_id"
+    columns:
+      masks: {email: email_domain, phone: last4}
+YAML
+
+echo "== three Portcullis instances: quota off, local, Redis"
+declare -A EXTRA=( [off]="--portcullis.quota.enabled=false" [local]="" \
+                   [redis]="--portcullis.quota.redis-uri=redis://127.0.0.1:$REDIS_PORT" )
+for m in "${MODES[@]}"; do
+  # shellcheck disable=SC2086
+  taskset -c $SERVER_CPU java -Xms1g -Xmx1g -jar "$GW_JAR" --server.port=${PORT[$m]} \
+    --portcullis.admin.port=$(( ${PORT[$m]} + 1 )) --portcullis.demo.enabled=false \
+    --portcullis.database.data-dir="$WORK/pgdata-$m" --portcullis.policy.config-file="$WORK/portcullis.yaml" \
+    --portcullis.audit.spill-dir="$WORK/spill-$m" --portcullis.audit.chain-id="quota-bench-$m" \
+    --portcullis.broker.key-encryption-key="$(head -c 32 /dev/urandom | base64)" ${EXTRA[$m]} \
+    > "$WORK/portcullis-$m.log" 2>&1 & PIDS+=($!)
+done
+wait_for() { for _ in $(seq 1 180); do curl -s -o /dev/null "$1" && return 0; sleep 1; done; echo "timeout: $1"; tail -30 "$2"; exit 1; }
+declare -A TOKEN
+for m in "${MODES[@]}"; do
+  wait_for "http://127.0.0.1:${PORT[$m]}/.well-known/jwks.json" "$WORK/portcullis-$m.log"
+  TOKEN[$m]=$(curl -s -u "load-app:$SECRET" -d grant_type=client_credentials "http://127.0.0.1:${PORT[$m]}/oauth2/token" \
+    | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+  headers=$(curl -s -D - -o "$WORK/check-$m.json" -H "Authorization: Bearer ${TOKEN[$m]}" \
+    "http://127.0.0.1:${PORT[$m]}/crm/contacts")
+  grep -q '"team-ops"' "$WORK/check-$m.json" || { echo "$m did not answer rows: $(head -c 300 "$WORK/check-$m.json")"; exit 1; }
+  if [ "$m" = off ]; then
+    echo "$headers" | grep -qi '^RateLimit-Limit' && { echo "quota off still set RateLimit headers"; exit 1; }
+  else
+    echo "$headers" | grep -qi '^RateLimit-Limit: 1000000' || { echo "$m: no RateLimit-Limit header"; exit 1; }
+  fi
+done
+grep -q "Redis at" "$WORK/portcullis-redis.log" && { echo "redis mode fell back to local:"; grep "Redis at" "$WORK/portcullis-redis.log"; exit 1; }
+
+redis_calls() { redis-cli -p "$REDIS_PORT" INFO commandstats | sed -nE 's/^cmdstat_([a-z|]+):calls=([0-9]+).*/\1 \2/p'; }
+redis_total() { redis_calls | grep -v -E '^(info|ping|hello|client\|setinfo|client) ' | awk '{s+=$2} END {print s+0}'; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+for m in "${MODES[@]}"; do
+  echo "== $m: warm-up ${WARMUP}s"
+  taskset -c $LOAD_CPU wrk -t1 -c"$CONNS" -d"${WARMUP}s" -H "Authorization: Bearer ${TOKEN[$m]}" \
+    "http://127.0.0.1:${PORT[$m]}/crm/contacts" >/dev/null
+  : > "$WORK/$m.runs"
+done
+: > "$WORK/redis.calls"
+for r in $(seq 1 "$REPEATS"); do
+  for m in "${MODES[@]}"; do
+    before=$(redis_total)
+    line=$(taskset -c $LOAD_CPU wrk -t1 -c"$CONNS" -d"${DURATION}s" -s load-tests/report.lua \
+      -H "Authorization: Bearer ${TOKEN[$m]}" "http://127.0.0.1:${PORT[$m]}/crm/contacts" | grep '^RESULT')
+    after=$(redis_total)
+    echo "run $r $m: $line redis_commands=$(( after - before ))" | tee -a "$WORK/$m.runs"
+  done
+done
+echo "== Redis commands by type over the whole run (warm-up included)"
+redis_calls | tee "$WORK/redis.commandstats"
+
+field() { sed -E "s/.*$2=([0-9.]+).*/\1/" "$WORK/$1.runs" | median; }
+OUT="load-tests/quota-results-$(date -u +%Y%m%dT%H%M%SZ).md"
+{
+  echo "| quota stage | req/s | p50 ms | p99 ms | p99.9 ms | non-2xx | added p50 ms vs off | Redis commands / request |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for m in "${MODES[@]}"; do
+    reqs=$(sed -E 's/.*requests=([0-9]+).*/\1/' "$WORK/$m.runs" | awk '{s+=$1} END {print s}')
+    cmds=$(sed -E 's/.*redis_commands=([0-9]+).*/\1/' "$WORK/$m.runs" | awk '{s+=$1} END {print s}')
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n" "$m" "$(field "$m" rps)" "$(field "$m" p50_ms)" \
+      "$(field "$m" p99_ms)" "$(field "$m" p999_ms)" \
+      "$(sed -E 's/.*non2xx=([0-9]+).*/\1/' "$WORK/$m.runs" | awk '{s+=$1} END {print s}')" \
+      "$(awk -v a="$(field "$m" p50_ms)" -v b="$(field off p50_ms)" 'BEGIN{printf "%+.3f", a-b}')" \
+      "$(awk -v c="$cmds" -v n="$reqs" 'BEGIN{printf "%.3f (%d / %d)", c/n, c, n}')"
+  done
+  echo
+  echo "Medians of $REPEATS interleaved runs of ${DURATION}s after ${WARMUP}s warm-up each; wrk -t1 -c$CONNS on CPU"
+  echo "$LOAD_CPU, gateways + nginx + redis-server on CPU $SERVER_CPU; $(nproc) cores, $(java -version 2>&1 | head -1),"
+  echo "$(redis-server --version | cut -d' ' -f1-3), $(date -u +%Y-%m-%dT%H:%MZ), uptime: $(uptime | sed 's/.*load/load/')."
+  echo "Request: GET /crm/contacts through the HTTP upstream route (token, policy with row filter and masks, quota,"
+  echo "audit to the embedded PostgreSQL)."
+} | tee "$OUT"
+echo "written: $OUT"
