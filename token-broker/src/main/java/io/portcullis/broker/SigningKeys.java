@@ -1,6 +1,11 @@
 package io.portcullis.broker;
 
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JOSEObjectType;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.JWSObject;
 import com.nimbusds.jose.JWSSigner;
+import com.nimbusds.jose.Payload;
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSet;
 import java.time.Clock;
@@ -91,6 +96,29 @@ public final class SigningKeys implements VerificationKeys {
   /** The active key's id (tokens minted now carry it). */
   public String activeKid() {
     return ring().active().kid();
+  }
+
+  /**
+   * Signs a JSON payload as a compact JWS with the active key (e.g. the admin API's four-eyes approvals). The header's
+   * {@code typ} must not be {@code at+jwt}: the access-token verifier requires that type, so a record signed here can
+   * never pass as a token. Anyone can verify it with the published JWKS while the key is published.
+   */
+  public String signJws(JOSEObjectType type, String payloadJson) {
+    Objects.requireNonNull(type, "type");
+    Objects.requireNonNull(payloadJson, "payloadJson");
+    if (TokenIssuer.AT_JWT.equals(type)) {
+      throw new IllegalArgumentException("type: at+jwt (expected: any type but the access token's)");
+    }
+    Ring r = ring();
+    JWSObject jws = new JWSObject(
+        new JWSHeader.Builder(r.active().algorithm().jws()).type(type).keyID(r.active().kid()).build(),
+        new Payload(payloadJson));
+    try {
+      jws.sign(r.signer());
+    } catch (JOSEException e) {
+      throw new IllegalStateException("signing with key " + r.active().kid() + " failed", e);
+    }
+    return jws.serialize();
   }
 
   /** The public key with this id, while it is published. */

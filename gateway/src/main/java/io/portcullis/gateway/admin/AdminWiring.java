@@ -2,28 +2,51 @@ package io.portcullis.gateway.admin;
 
 import io.portcullis.audit.AuditPipeline;
 import io.portcullis.audit.AuditQuery;
+import io.portcullis.broker.AccessTokenVerifier;
 import io.portcullis.broker.RevocationStore;
 import io.portcullis.broker.TokenBroker;
 import io.portcullis.gateway.config.ConfigStore;
 import io.portcullis.gateway.config.PolicyCompilerService;
 import io.portcullis.gateway.config.SnapshotHolder;
-import io.portcullis.broker.AccessTokenVerifier;
 import io.portcullis.gateway.problem.ProblemResponder;
 import io.r2dbc.spi.ConnectionFactory;
+import java.time.Clock;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.web.reactive.function.server.RouterFunction;
 import org.springframework.web.reactive.function.server.RouterFunctions;
+import org.springframework.web.reactive.function.server.ServerResponse;
 
-/** The admin API on its own port. */
+/** The admin API on its own port, and the scheduled app review check. */
 @Configuration(proxyBeanMethods = false)
 class AdminWiring {
 
   @Bean
-  AdminServer adminServer(AdminProperties properties, AccessTokenVerifier verifier, ConnectionFactory connections,
-      ProblemResponder problems, ConfigStore configs, PolicyCompilerService compiler, SnapshotHolder snapshots,
-      RevocationStore revocations, TokenBroker broker, AuditPipeline audit) {
-    AdminActions actions = new AdminActions(configs, compiler, snapshots, revocations, broker, audit);
-    AdminRoutes routes = new AdminRoutes(verifier, AuditQuery.create(connections), problems, actions, configs);
-    return new AdminServer(RouterFunctions.toHttpHandler(routes.routes()), properties.address(), properties.port());
+  AdminAudit adminAudit(AuditPipeline audit) {
+    return new AdminAudit(audit, Clock.systemUTC());
+  }
+
+  @Bean
+  ReviewScheduler reviewScheduler(SnapshotHolder snapshots, RevocationStore revocations, ConnectionFactory connections,
+      AdminAudit audit, LifecycleProperties properties) {
+    return new ReviewScheduler(snapshots, revocations, connections, audit, properties, Clock.systemUTC());
+  }
+
+  @Bean
+  AdminRoutes adminRoutes(AccessTokenVerifier verifier, ConnectionFactory connections, ProblemResponder problems,
+      ConfigStore configs, PolicyCompilerService compiler, SnapshotHolder snapshots, RevocationStore revocations,
+      TokenBroker broker, AdminAudit audit, ReviewScheduler reviews) {
+    AdminActions actions = new AdminActions(snapshots, revocations, broker, audit);
+    ChangeRequestStore requests = new ChangeRequestStore(connections);
+    ConfigChanges changes = new ConfigChanges(configs, requests, compiler, broker.signingKeys(), audit,
+        Clock.systemUTC());
+    return new AdminRoutes(verifier, AuditQuery.create(connections), problems, actions, changes, configs, requests,
+        compiler, snapshots, reviews, audit);
+  }
+
+  @Bean
+  AdminServer adminServer(AdminProperties properties, AdminRoutes routes) {
+    RouterFunction<ServerResponse> router = routes.routes();
+    return new AdminServer(RouterFunctions.toHttpHandler(router), properties.address(), properties.port());
   }
 }

@@ -18,6 +18,10 @@ public enum ProblemCode {
   INVALID_QUERY(HttpStatus.BAD_REQUEST, "Invalid query"),
   INVALID_BODY(HttpStatus.UNPROCESSABLE_CONTENT, "Invalid body"),
   ILLEGAL_TRANSITION(HttpStatus.CONFLICT, "Illegal transition"),
+  /** Admin API: {@code If-Match} names a config version that is no longer the newest (another admin came first). */
+  VERSION_CONFLICT(HttpStatus.PRECONDITION_FAILED, "Config version conflict"),
+  /** Admin API: a four-eyes change request approved by its own author. */
+  SELF_APPROVAL(HttpStatus.FORBIDDEN, "Self-approval refused"),
   PAYLOAD_TOO_LARGE(HttpStatus.CONTENT_TOO_LARGE, "Payload too large"),
   RATE_LIMITED(HttpStatus.TOO_MANY_REQUESTS, "Rate limited"),
   BUDGET_EXHAUSTED(HttpStatus.TOO_MANY_REQUESTS, "Budget exhausted"),

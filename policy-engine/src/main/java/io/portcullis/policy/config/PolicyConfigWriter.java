@@ -41,6 +41,14 @@ public final class PolicyConfigWriter {
   private PolicyConfigWriter() {}
 
   public static String toYaml(PolicyConfig config) {
+    return MAPPER.writeValueAsString(toTree(config));
+  }
+
+  /**
+   * The document as plain maps and lists, keyed as in the YAML ({@code apps}, {@code datasets}, … each a list of
+   * entity maps). The admin API edits entities in this form and diffs them, so JSON and YAML share one schema.
+   */
+  public static Map<String, Object> toTree(PolicyConfig config) {
     Objects.requireNonNull(config, "config");
     Map<String, Object> root = new LinkedHashMap<>();
     Map<String, Object> settings = new LinkedHashMap<>();
@@ -52,7 +60,12 @@ public final class PolicyConfigWriter {
     root.put("grants", config.grants().stream().map(PolicyConfigWriter::grant).toList());
     root.put("policies", config.policies().stream().map(PolicyConfigWriter::policy).toList());
     root.put("routes", config.routes().stream().map(PolicyConfigWriter::route).toList());
-    return MAPPER.writeValueAsString(root);
+    return root;
+  }
+
+  /** Writes a tree of maps, lists and scalars (e.g. an edited {@link #toTree}) in the same YAML style. */
+  public static String toYaml(Map<String, ?> tree) {
+    return MAPPER.writeValueAsString(Objects.requireNonNull(tree, "tree"));
   }
 
   private static Map<String, Object> app(App a) {
