@@ -94,6 +94,26 @@ public final class AuditRecorder {
     }
   }
 
+  /**
+   * A request refused by the HTTP decoder before it became an exchange (its header section passed the server's hard
+   * ceiling): no path, no token — who sent it and what they were told.
+   */
+  public void recordUndecoded(String requestId, String clientIp, int status, String errorCode) {
+    if (!enabled) {
+      return;
+    }
+    pipeline.emit(AuditEvent.builder()
+        .timestamp(Instant.now())
+        .eventType(EventType.REQUEST)
+        .requestId(requestId)
+        .resourceType("request")
+        .outcome(outcome(status, false))
+        .status(status)
+        .errorCode(errorCode)
+        .clientIp(clientIp)
+        .build());
+  }
+
   AuditEvent event(ServerWebExchange exchange, RequestContext ctx, int status, @Nullable ProblemException problem,
       boolean cancelled) {
     TokenClaims claims = ctx.claims();

@@ -1,6 +1,7 @@
 package io.portcullis.gateway.pipeline;
 
 import io.portcullis.gateway.audit.AuditRecorder;
+import io.portcullis.gateway.problem.ProblemCode;
 import io.portcullis.gateway.problem.ProblemException;
 import io.portcullis.gateway.problem.ProblemResponder;
 import java.net.InetSocketAddress;
@@ -29,11 +30,16 @@ final class LifecycleStage implements WebFilter, Ordered {
   private final ProblemResponder problems;
   private final AuditRecorder audit;
   private final GovernedPaths paths;
+  private final long maxHeaderBytes;
+  private final ProblemException headersTooLarge;
 
-  LifecycleStage(ProblemResponder problems, AuditRecorder audit, GovernedPaths paths) {
+  LifecycleStage(ProblemResponder problems, AuditRecorder audit, GovernedPaths paths, RequestLimits limits) {
     this.problems = problems;
     this.audit = audit;
     this.paths = paths;
+    this.maxHeaderBytes = limits.maxHeaderSize().toBytes();
+    this.headersTooLarge = new ProblemException(ProblemCode.HEADERS_TOO_LARGE,
+        "the request's header fields exceed " + maxHeaderBytes + " bytes in total");
   }
 
   @Override
@@ -43,7 +49,9 @@ final class LifecycleStage implements WebFilter, Ordered {
 
   @Override
   public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
-    if (!paths.isAudited(exchange)) {
+    // Oversized headers are refused before any stage runs (no token is parsed or verified for them), on every path.
+    boolean oversized = HeaderSize.of(exchange.getRequest()) > maxHeaderBytes;
+    if (!oversized && !paths.isAudited(exchange)) {
       return chain.filter(exchange);
     }
     String requestId = newRequestId();
@@ -51,7 +59,7 @@ final class LifecycleStage implements WebFilter, Ordered {
     exchange.getResponse().getHeaders().set(REQUEST_ID_HEADER, requestId);
     ProblemException[] failure = new ProblemException[1];
     if (!audit.enabled()) { // an audit-off benchmark: the request path without any audit work
-      return chain.filter(exchange).onErrorResume(error -> problems.write(exchange, problems.classify(error),
+      return (oversized ? Mono.<Void>error(headersTooLarge) : chain.filter(exchange)).onErrorResume(error -> problems.write(exchange, problems.classify(error),
           requestId));
     }
     ServerWebExchange[] audited = new ServerWebExchange[1];
@@ -63,7 +71,7 @@ final class LifecycleStage implements WebFilter, Ordered {
       return audit.recordBeforeCompletion(audited[0], ctx, status(exchange), failure[0]);
     });
     audited[0] = exchange.mutate().response(response).build();
-    return chain.filter(audited[0])
+    return (oversized ? Mono.<Void>error(headersTooLarge) : chain.filter(audited[0]))
         .onErrorResume(error -> {
           ProblemException problem = problems.classify(error);
           failure[0] = problem;

@@ -6,6 +6,7 @@ import io.r2dbc.spi.R2dbcTransientResourceException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.io.buffer.DataBuffer;
@@ -84,6 +85,31 @@ public final class ProblemResponder {
     return false;
   }
 
+  /**
+   * The RFC 9457 body of {@code problem}; {@code instance} is the request path, null when it is unknown (a request
+   * refused before it was decoded).
+   */
+  public byte[] body(ProblemException problem, @Nullable String instance, String requestId) {
+    ProblemCode code = problem.code();
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("type", "https://portcullis.dev/problems/" + code.code());
+    body.put("title", code.title());
+    body.put("status", code.status().value());
+    body.put("code", code.code());
+    body.put("detail", problem.detail());
+    if (instance != null) {
+      body.put("instance", instance);
+    }
+    body.put("request_id", requestId);
+    if (problem.policy() != null) {
+      body.put("policy", problem.policy());
+    }
+    if (!problem.violations().isEmpty()) {
+      body.put("violations", problem.violations());
+    }
+    return json.writeValueAsBytes(body);
+  }
+
   /** Writes the problem, unless the response is already committed (then the connection is simply closed). */
   public Mono<Void> write(ServerWebExchange exchange, ProblemException problem, String requestId) {
     ServerHttpResponse response = exchange.getResponse();
@@ -100,21 +126,7 @@ public final class ProblemResponder {
       headers.set(HttpHeaders.WWW_AUTHENTICATE,
           "Bearer error=\"invalid_token\", error_description=\"" + code.code() + "\"");
     }
-    Map<String, Object> body = new LinkedHashMap<>();
-    body.put("type", "https://portcullis.dev/problems/" + code.code());
-    body.put("title", code.title());
-    body.put("status", code.status().value());
-    body.put("code", code.code());
-    body.put("detail", problem.detail());
-    body.put("instance", exchange.getRequest().getPath().value());
-    body.put("request_id", requestId);
-    if (problem.policy() != null) {
-      body.put("policy", problem.policy());
-    }
-    if (!problem.violations().isEmpty()) {
-      body.put("violations", problem.violations());
-    }
-    byte[] bytes = json.writeValueAsBytes(body);
+    byte[] bytes = body(problem, exchange.getRequest().getPath().value(), requestId);
     DataBuffer buffer = response.bufferFactory().wrap(bytes);
     headers.setContentLength(bytes.length);
     return response.writeWith(Mono.just(buffer));

@@ -306,6 +306,86 @@ class TokenAttacksOverHttpTest {
         .exchange();
   }
 
+  @Test
+  void anOversizedTokenIsRefusedBeforeItIsParsedAndAudited() throws Exception {
+    String genuine = GatewayTestSupport.token(client(), PG, "team-inventory");
+    // control: a padding claim as such is harmless
+    read(minted(genuine, c -> c.claim("pad", "x".repeat(100)))).expectStatus().isOk();
+    // validly signed by the broker, but over the 8 KiB token cap: refused on its size alone
+    String oversized = minted(genuine, c -> c.claim("pad", "x".repeat(9_000)));
+    assertThat(oversized.length()).isGreaterThan(8 * 1024);
+    var result = read(oversized).expectStatus().isUnauthorized()
+        .expectBody().jsonPath("$.code").isEqualTo("invalid_token").jsonPath("$.detail").value(d ->
+            assertThat((String) d).contains("larger than"))
+        .returnResult();
+    assertOneAuditEvent(result.getResponseHeaders().getFirst("Portcullis-Request-Id"), "denied", "invalid_token");
+  }
+
+  @Test
+  void oversizedHeadersAreRefusedBeforeAnyTokenWorkAndEachIsAudited() throws Exception {
+    String genuine = GatewayTestSupport.token(client(), PG, "team-inventory");
+    String pad = "p".repeat(17 * 1024); // over the 16 KiB product limit, under the 64 KiB decoder ceiling
+    long before = invalidTokenAllowanceLeft();
+    List<String> tokens = List.of(genuine, forged(), forged(), forged());
+    for (String token : tokens) {
+      var result = client().get().uri("/data/inventory.items?limit=1")
+          .header(HttpHeaders.AUTHORIZATION, "Bearer " + token)
+          .header("X-Pad", pad)
+          .exchange()
+          .expectStatus().isEqualTo(431)
+          .expectHeader().contentType(MediaType.APPLICATION_PROBLEM_JSON)
+          .expectBody().jsonPath("$.code").isEqualTo("headers_too_large")
+          .returnResult();
+      assertOneAuditEvent(result.getResponseHeaders().getFirst("Portcullis-Request-Id"), "error", "headers_too_large");
+    }
+    // the three forged tokens were never verified: they did not count against the address's invalid-token allowance
+    // (only the probe below did; a window that ended in between would only leave more)
+    assertThat(invalidTokenAllowanceLeft()).isGreaterThanOrEqualTo(before - 1);
+    // the broker's endpoints are held to the same limit
+    client().post().uri("/oauth2/token").header("X-Pad", pad)
+        .headers(h -> h.setBasicAuth("team-inventory", "whatever"))
+        .contentType(MediaType.APPLICATION_FORM_URLENCODED)
+        .body(BodyInserters.fromFormData("grant_type", "client_credentials"))
+        .exchange().expectStatus().isEqualTo(431)
+        .expectBody().jsonPath("$.code").isEqualTo("headers_too_large");
+  }
+
+  String forged() {
+    String payload = Base64URL.encode("{\"sub\":\"" + UUID.randomUUID() + "\"}").toString();
+    return "eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6ImsifQ." + payload + ".AAAA";
+  }
+
+  /** RateLimit-Remaining of a refusal for a fresh forged token: the address's remaining invalid-token allowance. */
+  long invalidTokenAllowanceLeft() {
+    String remaining = read(forged()).expectStatus().isUnauthorized()
+        .returnResult(String.class).getResponseHeaders().getFirst("RateLimit-Remaining");
+    assertThat(remaining).isNotNull();
+    return Long.parseLong(remaining);
+  }
+
+  @Test
+  void headersPastTheDecodersCeilingStillGetAProblemBodyAndAnAuditEvent() throws Exception {
+    String head = "GET /data/inventory.items HTTP/1.1\r\nHost: localhost\r\nX-Pad: " + "p".repeat(70 * 1024)
+        + "\r\n\r\n";
+    String response;
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(head.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      socket.getOutputStream().flush();
+      // the gateway answers and closes: read to the end
+      response = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+    assertThat(response).startsWith("HTTP/1.1 431 ");
+    String headers = response.substring(0, response.indexOf("\r\n\r\n")).toLowerCase(java.util.Locale.ROOT);
+    assertThat(headers).contains("content-type: application/problem+json").contains("connection: close");
+    String body = response.substring(response.indexOf("\r\n\r\n") + 4);
+    assertThat(body).contains("\"code\":\"headers_too_large\"").contains("\"status\":431");
+    String requestId = headers.lines().filter(l -> l.startsWith("portcullis-request-id:"))
+        .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElseThrow();
+    assertThat(body).contains(requestId);
+    assertOneAuditEvent(requestId, "error", "headers_too_large");
+  }
+
   void assertOneAuditEvent(String requestId, String outcome, String code) throws Exception {
     awaitCount("SELECT count(*) FROM portcullis.audit_events WHERE request_id = ?", requestId, 1);
     try (Connection c = PG.connect(); PreparedStatement st = c.prepareStatement(
