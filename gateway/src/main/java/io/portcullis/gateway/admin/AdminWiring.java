@@ -13,6 +13,7 @@ import io.r2dbc.spi.ConnectionFactory;
 import java.time.Clock;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.web.reactive.function.server.HandlerStrategies;
 import org.springframework.web.reactive.function.server.RouterFunction;
 import org.springframework.web.reactive.function.server.RouterFunctions;
 import org.springframework.web.reactive.function.server.ServerResponse;
@@ -47,6 +48,9 @@ class AdminWiring {
   @Bean
   AdminServer adminServer(AdminProperties properties, AdminRoutes routes) {
     RouterFunction<ServerResponse> router = routes.routes();
-    return new AdminServer(RouterFunctions.toHttpHandler(router), properties.address(), properties.port());
+    HandlerStrategies strategies = HandlerStrategies.builder()
+        .codecs(c -> c.defaultCodecs().maxInMemorySize((int) properties.maxBodySize().toBytes()))
+        .build();
+    return new AdminServer(RouterFunctions.toHttpHandler(router, strategies), properties.address(), properties.port());
   }
 }

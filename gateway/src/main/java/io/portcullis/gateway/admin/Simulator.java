@@ -25,6 +25,7 @@ import java.util.LinkedHashMap;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * {@code simulate}: replays the last N audited data requests against the serving config and against a draft, and
@@ -58,7 +59,9 @@ final class Simulator {
   }
 
   Mono<Map<String, Object>> simulate(PolicySnapshot current, PolicySnapshot draft, int requests) {
-    return recentRequests(requests).collectList().map(events -> report(current, draft, events));
+    // up to 2 × 10,000 decisions: microseconds each, but not on the event loop
+    return recentRequests(requests).collectList().publishOn(Schedulers.parallel())
+        .map(events -> report(current, draft, events));
   }
 
   /** Newest first, only data requests made with a verified token (anything refused before that has no app). */
