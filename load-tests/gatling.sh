@@ -34,7 +34,7 @@ CONFIG="$WORK/fleet.yaml"
   done
   for i in $(seq 0 $((NOISY - 1))); do n=$(printf %03d "$i")
     echo "  - {id: noisy-$n, tier: 0, cost_center: CC-N$n, client: {secret_hash: \"$HASH\"}, attrs: {owner_id: team-facilities},"
-    echo "     quota: {rate_per_second: 2, burst: 4, concurrency: 4}}"
+    echo "     quota: {rate_per_second: 1, burst: 2, concurrency: 4}}"
   done
   # the demo's three datasets (tables seeded by the demo), unchanged
   sed -n '/^datasets:/,/^grants:/p' gateway/src/main/resources/demo/demo-config.yaml | sed '$d'

@@ -33,7 +33,7 @@ import java.util.stream.IntStream;
 /**
  * A fleet of micro-apps against a running Portcullis (started by {@code load-tests/gatling.sh}, which generates the
  * apps): tier-0 survey apps reading and appending form submissions, tier-1 inventory apps reading (with filters and
- * ordering) and creating owner-scoped rows, tier-2 HR reviewers reading their approval queue, and "noisy" tier-0 apps
+ * ordering) and creating owner-scoped rows, tier-2 HR reviewers reading their approval queue, and "noisy" tier-0 apps (four clients each)
  * polling far above their rate limit. Every app takes short-lived tokens ({@code expires_in} = {@value #TOKEN_TTL_S}
  * s) and fetches a new one before the old one expires, as a micro-app using the broker should.
  *
@@ -148,7 +148,7 @@ public class FleetSimulation extends Simulation {
         sandbox.injectOpen(rampUsers(SANDBOX_APPS * USERS_PER_APP).during(Duration.ofSeconds(5))),
         inventory.injectOpen(rampUsers(INVENTORY_APPS * USERS_PER_APP).during(Duration.ofSeconds(5))),
         hr.injectOpen(rampUsers(HR_APPS * USERS_PER_APP).during(Duration.ofSeconds(5))),
-        noisy.injectOpen(atOnceUsers(NOISY_APPS)));
+        noisy.injectOpen(atOnceUsers(NOISY_APPS * 4)));
     setUp(populations).protocols(protocol);
   }
 
