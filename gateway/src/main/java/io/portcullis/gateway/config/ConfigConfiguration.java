@@ -1,6 +1,7 @@
 package io.portcullis.gateway.config;
 
 import io.portcullis.gateway.database.DatabaseProperties;
+import io.portcullis.gateway.database.DatabaseWait;
 import io.portcullis.gateway.database.SqlScripts;
 import io.portcullis.gateway.demo.DemoProperties;
 import io.portcullis.gateway.demo.DemoSeeder;
@@ -43,7 +44,8 @@ class ConfigConfiguration {
 
   @Bean
   SchemaReady schemaReady(ConnectionFactory connections) {
-    SqlScripts.run(connections, "db/gateway-schema.sql").block(STARTUP_TIMEOUT);
+    DatabaseWait.untilReachable(SqlScripts.run(connections, "db/gateway-schema.sql").thenReturn(true),
+        Duration.ofMillis(200), Duration.ofSeconds(2)).block(STARTUP_TIMEOUT);
     return new SchemaReady();
   }
 
