@@ -1,0 +1,130 @@
+# Shared pieces of the load-tests scripts (sourced, not run): the static upstream, the Portcullis load config, starting
+# a Portcullis instance, tokens, wrk measurement. Callers set WORK (a temp dir) and PIDS=() and install `cleanup`.
+
+CORES=$(nproc); SERVER_CPU=0; LOAD_CPU=$(( CORES > 1 ? 1 : 0 ))
+
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+
+require() {
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "missing $tool (Debian: apt-get install -y wrk nginx redis-server util-linux curl)"; exit 1; }
+  done
+}
+
+# build_gateway: packages the gateway (and what it needs) without installing; sets GW_JAR and BROKER_JAR.
+build_gateway() {
+  ./mvnw -B -q -DskipTests -Djacoco.skip=true -pl gateway,load-tests -am package >/dev/null
+  GW_JAR=$(ls gateway/target/gateway-*.jar | grep -v original | head -1)
+  BROKER_JAR=$(ls token-broker/target/token-broker-*.jar | grep -v original | head -1)
+  SCG_JAR=$(ls load-tests/target/load-tests-*.jar | grep -v original | head -1)
+}
+
+# start_upstream PORT [PROXY_PORT]: nginx serving a 60-row JSON page at /crm/contacts (and proxying to it on PROXY_PORT).
+start_upstream() {
+  local up=$1 proxy=${2:-}
+  mkdir -p "$WORK/www/crm" "$WORK/logs"
+  chmod 755 "$WORK"   # nginx workers run unprivileged and must read the static page
+  python3 - "$WORK/www/crm/contacts" <<'PY'
+import json, sys
+owners = ["team-ops", "team-sales", "team-lab"]
+rows = [{"id": i, "owner_id": owners[i % 3], "name": f"Contact {i}", "email": f"c{i}@client{i % 7}.example",
+         "phone": f"+44 20 7946 {1000 + i:04d}", "region": "eu" if i % 2 else "us", "score": i % 100}
+        for i in range(1, 61)]
+json.dump({"data": rows, "page": 1}, open(sys.argv[1], "w"))
+PY
+  local proxy_server=""
+  [ -n "$proxy" ] && proxy_server="upstream up { server 127.0.0.1:$up; keepalive 64; }
+  server { listen 127.0.0.1:$proxy;
+    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+  cat > "$WORK/nginx.conf" <<NGINX
+worker_processes 1;
+pid $WORK/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  default_type application/json;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$up; root $WORK/www; }
+  $proxy_server
+}
+NGINX
+  taskset -c $SERVER_CPU nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/logs/error.log"
+}
+
+# write_load_config UPSTREAM_PORT: one app reading the upstream page through a route with a row filter and two masks;
+# sets SECRET and writes $WORK/portcullis.yaml.
+write_load_config() {
+  local up=$1 hash
+  SECRET="pcs_load_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  hash=$(java --class-path "$BROKER_JAR" load-tests/HashSecret.java "$SECRET")
+  cat > "$WORK/portcullis.yaml" <<YAML
+apps:
+  - id: load-app
+    tier: 1
+    client: {secret_hash: "$hash"}
+    attrs: {owner_id: team-ops}
+    consents: [crm.contacts]
+    quota: {rate_per_second: 1000000, burst: 1000000, concurrency: 100000}
+routes:
+  - {id: crm, path_prefix: /crm, uri: "http://127.0.0.1:$up/crm", timeout: 5s}   # prefix replaced by the uri path
+datasets:
+  - name: crm.contacts
+    template: custom
+    source: {type: http, route: crm, rows_pointer: /data}
+    columns:
+      - {name: id, type: bigint}
+      - {name: owner_id, type: text}
+      - {name: name, type: text}
+      - {name: email, type: text, tags: [pii]}
+      - {name: phone, type: text, tags: [pii]}
+      - {name: region, type: text}
+      - {name: score, type: integer}
+grants:
+  - id: load-app-crm
+    app: load-app
+    dataset: crm.contacts
+    actions: [read]
+    row_filter: "row.owner_id == token.attrs.owner_id"
+    columns:
+      masks: {email: email_domain, phone: last4}
+YAML
+}
+
+# start_portcullis NAME PORT [extra args...]: a Portcullis on its own embedded PostgreSQL with the load config,
+# pinned to the server CPU; admin port PORT+1; log in $WORK/portcullis-NAME.log; pid appended to PIDS.
+start_portcullis() {
+  local name=$1 port=$2; shift 2
+  taskset -c $SERVER_CPU java -Xms1g -Xmx1g ${PORTCULLIS_JAVA_OPTS:-} -jar "$GW_JAR" --server.port="$port" \
+    --portcullis.admin.port=$(( port + 1 )) --portcullis.demo.enabled=false \
+    --portcullis.database.data-dir="$WORK/pgdata-$name" --portcullis.policy.config-file="$WORK/portcullis.yaml" \
+    --portcullis.audit.spill-dir="$WORK/spill-$name" --portcullis.audit.chain-id="load-$name" \
+    --portcullis.broker.key-encryption-key="$(head -c 32 /dev/urandom | base64)" "$@" \
+    > "$WORK/portcullis-$name.log" 2>&1 &
+  PIDS+=($!)
+}
+
+wait_for() { for _ in $(seq 1 180); do curl -s -o /dev/null "$1" && return 0; sleep 1; done; echo "timeout: $1"; tail -30 "$2"; exit 1; }
+
+# load_token PORT: a client-credentials token of load-app, after checking the instance answers governed rows.
+load_token() {
+  local port=$1 token check
+  token=$(curl -s -u "load-app:$SECRET" -d grant_type=client_credentials "http://127.0.0.1:$port/oauth2/token" \
+    | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+  check=$(curl -s -H "Authorization: Bearer $token" "http://127.0.0.1:$port/crm/contacts")
+  echo "$check" | grep -q '"team-sales"' && { echo "row filter did not hold: $check" | head -c 400 >&2; exit 1; }
+  echo "$check" | grep -q '"c[0-9]*@client' && { echo "email not masked: $check" | head -c 400 >&2; exit 1; }
+  echo "$check" | grep -q '"team-ops"' || { echo "Portcullis did not answer rows: $check" | head -c 400 >&2; exit 1; }
+  echo "$token"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# measure URL SECONDS CONNECTIONS TOKEN: one wrk run on the load CPU; prints report.lua's RESULT line.
+measure() {
+  taskset -c $LOAD_CPU wrk -t1 -c"$3" -d"${2}s" -s load-tests/report.lua -H "Authorization: Bearer $4" "$1" \
+    | grep '^RESULT'
+}
