@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Side-by-side throughput and latency of the same request through:
 #   upstream (nginx serving a static JSON page), nginx reverse proxy, bare Spring Cloud Gateway route, and
-#   Portcullis with full enforcement (token, policy with a row filter and two masks, quota, audit to PostgreSQL).
-# Load generator and servers pinned to separate cores; warm-up, then REPEATS runs each; medians reported.
-# Usage: load-tests/run.sh [DURATION_S=15] [REPEATS=3] [CONNECTIONS=32]      (~5 minutes with the defaults)
+#   Portcullis with full enforcement (token, policy with a row filter and two masks, quota, audit to PostgreSQL),
+#   and the same Portcullis with the audit off (portcullis-noaudit: bench profile, portcullis.audit.sink=none).
+# Load generator and servers pinned to separate cores; each target warmed up, then REPEATS rounds over all targets
+# (interleaved, so drift on a shared machine hits every target alike); medians reported.
+# Usage: [TARGETS="portcullis portcullis-noaudit"] load-tests/run.sh [DURATION_S=15] [REPEATS=3] [CONNECTIONS=32]
+#        (~6 minutes with the defaults and all targets)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${1:-15}; REPEATS=${2:-3}; CONNS=${3:-32}; WARMUP=10
-UP=18081; NGX=18082; SCG=18083; PC=18084; PCA=18085
+DURATION=${1:-15}; REPEATS=${2:-3}; CONNS=${3:-32}; WARMUP=${WARMUP:-10}
+UP=18081; NGX=18082; SCG=18083; PC=18084; PCA=18085; PCN=18086; PCNA=18087
+read -r -a ORDER <<< "${TARGETS:-upstream nginx scg portcullis portcullis-noaudit}"
+wants() { [[ " ${ORDER[*]} " == *" $1 "* ]]; }
 WORK=$(mktemp -d /tmp/portcullis-load.XXXXXX)
 PIDS=()
 cleanup() {
@@ -22,7 +27,8 @@ done
 CORES=$(nproc); SERVER_CPU=0; LOAD_CPU=$(( CORES > 1 ? 1 : 0 ))
 
 echo "== build"
-./mvnw -B -q -DskipTests install >/dev/null
+# package, not install: the reactor resolves the modules, and ~/.m2 (shared with other builds) stays untouched
+./mvnw -B -q -DskipTests -pl gateway,load-tests -am package >/dev/null
 GW_JAR=$(ls gateway/target/gateway-*.jar | grep -v original | head -1)
 SCG_JAR=$(ls load-tests/target/load-tests-*.jar | grep -v original | head -1)
 
@@ -53,9 +59,11 @@ http {
 NGINX
 taskset -c $SERVER_CPU nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/logs/error.log"
 
-echo "== bare Spring Cloud Gateway"
-taskset -c $SERVER_CPU java -Xms512m -Xmx512m -jar "$SCG_JAR" --server.port=$SCG --upstream=http://127.0.0.1:$UP \
-  > "$WORK/scg.log" 2>&1 & PIDS+=($!)
+if wants scg; then
+  echo "== bare Spring Cloud Gateway"
+  taskset -c $SERVER_CPU java -Xms512m -Xmx512m -jar "$SCG_JAR" --server.port=$SCG --upstream=http://127.0.0.1:$UP \
+    > "$WORK/scg.log" 2>&1 & PIDS+=($!)
+fi
 
 echo "== Portcullis (embedded PostgreSQL, generated policy)"
 SECRET="pcs_load_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -91,50 +99,111 @@ grants:
     columns:
       masks: {email: email_domain, phone: last4}
 YAML
-taskset -c $SERVER_CPU java -Xms1g -Xmx1g -jar "$GW_JAR" --server.port=$PC --portcullis.admin.port=$PCA \
-  --portcullis.demo.enabled=false --portcullis.database.data-dir="$WORK/pgdata" \
-  --portcullis.policy.config-file="$WORK/portcullis.yaml" --portcullis.audit.spill-dir="$WORK/spill" \
-  --portcullis.broker.key-encryption-key="$(head -c 32 /dev/urandom | base64)" \
-  > "$WORK/portcullis.log" 2>&1 & PIDS+=($!)
+# CPU time (clock ticks) of a process and its descendants, and of a gateway with its embedded PostgreSQL (whose
+# postmaster pg_ctl detaches): per request, the figure a shared machine disturbs least (wall-clock req/s depends on
+# how much of the core the other builds leave)
+declare -A GWPID
+tree_pids() { echo "$1"; for c in $(pgrep -P "$1" || true); do tree_pids "$c"; done; }
+ticks() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+cpu_ticks() {
+  local pids; pids=$(tree_pids "${GWPID[$1]}")
+  for pm in $(pgrep -f -- "-D $WORK/$1-pgdata" || true); do pids="$pids $(tree_pids "$pm")"; done
+  ticks $(echo $pids | tr ' ' '\n' | sort -u)
+}
+HZ=$(getconf CLK_TCK)
 
-wait_for() { for _ in $(seq 1 120); do curl -s -o /dev/null "$1" && return 0; sleep 1; done; echo "timeout: $1"; tail -30 "$2"; exit 1; }
-wait_for "http://127.0.0.1:$SCG/crm/contacts" "$WORK/scg.log"
-wait_for "http://127.0.0.1:$PC/.well-known/jwks.json" "$WORK/portcullis.log"
-TOKEN=$(curl -s -u "load-app:$SECRET" -d grant_type=client_credentials "http://127.0.0.1:$PC/oauth2/token" \
-  | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
-CHECK=$(curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PC/crm/contacts")
-echo "$CHECK" | grep -q '"team-sales"' && { echo "row filter did not hold: $CHECK" | head -c 400; exit 1; }
-echo "$CHECK" | grep -q '"c[0-9]*@client' && { echo "email not masked: $CHECK" | head -c 400; exit 1; }
-echo "$CHECK" | grep -q '"team-ops"' || { echo "Portcullis did not answer rows: $CHECK" | head -c 400; exit 1; }
-
+# one gateway: name, port, admin port, extra arguments
+portcullis() {
+  local name=$1 port=$2 admin=$3; shift 3
+  taskset -c $SERVER_CPU java -Xms1g -Xmx1g -jar "$GW_JAR" --server.port="$port" --portcullis.admin.port="$admin" \
+    --portcullis.demo.enabled=false --portcullis.database.data-dir="$WORK/$name-pgdata" \
+    --portcullis.policy.config-file="$WORK/portcullis.yaml" --portcullis.audit.spill-dir="$WORK/$name-spill" \
+    --portcullis.broker.key-encryption-key="$(head -c 32 /dev/urandom | base64)" "$@" \
+    --portcullis.database.acquire-timeout=20s `# a start on a busy shared core misses the default 2 s` \
+    > "$WORK/$name.log" 2>&1 & PIDS+=($!); GWPID[$name]=$!
+}
+wait_for() { for _ in $(seq 1 180); do curl -s -o /dev/null "$1" && return 0; sleep 1; done; echo "timeout: $1"; tail -30 "$2"; exit 1; }
+# one after the other: two JVMs and two PostgreSQL starting on one core can miss the pool's acquisition timeout
+wants portcullis && portcullis portcullis $PC $PCA && wait_for "http://127.0.0.1:$PC/.well-known/jwks.json" "$WORK/portcullis.log"
+# the audit off, for its cost: refused at start unless the bench profile is active
+wants portcullis-noaudit && portcullis portcullis-noaudit $PCN $PCNA --spring.profiles.active=bench \
+  --portcullis.audit.sink=none
+wants scg && wait_for "http://127.0.0.1:$SCG/crm/contacts" "$WORK/scg.log"
 declare -A URLS=( [upstream]="http://127.0.0.1:$UP/crm/contacts" [nginx]="http://127.0.0.1:$NGX/crm/contacts"
-                  [scg]="http://127.0.0.1:$SCG/crm/contacts" [portcullis]="http://127.0.0.1:$PC/crm/contacts" )
-ORDER=(upstream nginx scg portcullis)
+                  [scg]="http://127.0.0.1:$SCG/crm/contacts" [portcullis]="http://127.0.0.1:$PC/crm/contacts"
+                  [portcullis-noaudit]="http://127.0.0.1:$PCN/crm/contacts" )
+declare -A TOKENS
+for name in portcullis portcullis-noaudit; do
+  wants $name || continue
+  base=${URLS[$name]%/crm/contacts}
+  wait_for "$base/.well-known/jwks.json" "$WORK/$name.log"
+  TOKENS[$name]=$(curl -s -u "load-app:$SECRET" -d grant_type=client_credentials "$base/oauth2/token" \
+    | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+  CHECK=$(curl -s -H "Authorization: Bearer ${TOKENS[$name]}" "$base/crm/contacts")
+  echo "$CHECK" | grep -q '"team-sales"' && { echo "$name: row filter did not hold: $CHECK" | head -c 400; exit 1; }
+  echo "$CHECK" | grep -q '"c[0-9]*@client' && { echo "$name: email not masked: $CHECK" | head -c 400; exit 1; }
+  echo "$CHECK" | grep -q '"team-ops"' || { echo "$name: Portcullis did not answer rows: $CHECK" | head -c 400; exit 1; }
+done
+token() { echo "${TOKENS[$1]:-none}"; }
+for name in portcullis portcullis-noaudit; do
+  wants $name && echo "$name: CPU counted over $(( $(tree_pids "${GWPID[$name]}" | wc -l) )) JVM process(es) and" \
+    "$(for pm in $(pgrep -f -- "-D $WORK/$name-pgdata" || true); do tree_pids "$pm"; done | wc -l) PostgreSQL process(es)"
+done
+
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 declare -A RPS P50 P99 P999
 for target in "${ORDER[@]}"; do
-  url=${URLS[$target]}
-  echo "== $target: warm-up ${WARMUP}s, then $REPEATS x ${DURATION}s with $CONNS connections"
-  taskset -c $LOAD_CPU wrk -t1 -c"$CONNS" -d"${WARMUP}s" -H "Authorization: Bearer $TOKEN" "$url" >/dev/null
+  echo "== $target: warm-up ${WARMUP}s"
+  taskset -c $LOAD_CPU wrk -t1 -c"$CONNS" -d"${WARMUP}s" -H "Authorization: Bearer $(token $target)" \
+    "${URLS[$target]}" >/dev/null
   : > "$WORK/$target.runs"
-  for r in $(seq 1 "$REPEATS"); do
-    taskset -c $LOAD_CPU wrk -t1 -c"$CONNS" -d"${DURATION}s" -s load-tests/report.lua \
-      -H "Authorization: Bearer $TOKEN" "$url" | grep '^RESULT' | tee -a "$WORK/$target.runs"
-  done
-  field() { sed -E "s/.*$1=([0-9.]+).*/\1/" "$WORK/$target.runs" | median; }
-  RPS[$target]=$(field rps); P50[$target]=$(field p50_ms); P99[$target]=$(field p99_ms); P999[$target]=$(field p999_ms)
 done
-
+for r in $(seq 1 "$REPEATS"); do
+  round=("${ORDER[@]}")
+  if (( r % 2 == 0 )); then   # every other round in reverse, so no target always follows the same neighbour
+    round=(); for (( i=${#ORDER[@]}-1; i>=0; i-- )); do round+=("${ORDER[$i]}"); done
+  fi
+  for target in "${round[@]}"; do
+    echo "== round $r/$REPEATS: $target, ${DURATION}s with $CONNS connections"
+    [ -n "${GWPID[$target]:-}" ] && before=$(cpu_ticks "$target")
+    line=$(taskset -c $LOAD_CPU wrk -t1 -c"$CONNS" -d"${DURATION}s" -s load-tests/report.lua \
+      -H "Authorization: Bearer $(token $target)" "${URLS[$target]}" | grep '^RESULT')
+    if [ -n "${GWPID[$target]:-}" ]; then
+      sleep 1   # the audit drain's last batch of the run
+      used=$(( $(cpu_ticks "$target") - before ))
+      line="$line $(echo "$line" | awk -v t="$used" -v hz="$HZ" -v d="$DURATION" '{
+        split($2, a, "="); printf "cpu_ms_per_req=%.3f", t * 1000 / hz / (a[2] * d) }')"
+    fi
+    echo "$line" | tee -a "$WORK/$target.runs"
+  done
+done
+field() { sed -E "s/.*$1=([0-9.]+).*/\1/" "$WORK/$2.runs" | median; }
+for target in "${ORDER[@]}"; do
+  RPS[$target]=$(field rps $target); P50[$target]=$(field p50_ms $target)
+  P99[$target]=$(field p99_ms $target); P999[$target]=$(field p999_ms $target)
+done
+ratio() { [ -n "${RPS[$2]:-}" ] && awk -v a="$1" -v b="${RPS[$2]}" 'BEGIN{printf "%.2f", a/b}' || echo "-"; }
 OUT="load-tests/results-$(date -u +%Y%m%dT%H%M%SZ).md"
 {
-  echo "| target | req/s | p50 ms | p99 ms | p99.9 ms | vs bare SCG | vs nginx |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| target | req/s | p50 ms | p99 ms | p99.9 ms | vs bare SCG | vs nginx | vs audit off |"
+  echo "|---|---|---|---|---|---|---|---|"
   for t in "${ORDER[@]}"; do
-    printf "| %s | %s | %s | %s | %s | %s | %s |\n" "$t" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}" "${P999[$t]}" \
-      "$(awk -v a="${RPS[$t]}" -v b="${RPS[scg]}" 'BEGIN{printf "%.2f", a/b}')" \
-      "$(awk -v a="${RPS[$t]}" -v b="${RPS[nginx]}" 'BEGIN{printf "%.2f", a/b}')"
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n" "$t" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}" "${P999[$t]}" \
+      "$(ratio "${RPS[$t]}" scg)" "$(ratio "${RPS[$t]}" nginx)" "$(ratio "${RPS[$t]}" portcullis-noaudit)"
   done
   echo
+  if wants portcullis && wants portcullis-noaudit; then
+    on=$(field cpu_ms_per_req portcullis); off=$(field cpu_ms_per_req portcullis-noaudit)
+    echo "Audit cost, wall-clock throughput: $(awk -v a="${RPS[portcullis]}" -v b="${RPS[portcullis-noaudit]}" \
+      'BEGIN{printf "%.1f", (1 - a/b) * 100}') % (median req/s, portcullis vs portcullis-noaudit)."
+    echo "Audit cost, CPU per request (gateway JVM + its PostgreSQL): $on ms vs $off ms, i.e. $(awk -v a="$on" \
+      -v b="$off" 'BEGIN{printf "%.1f", (1 - b/a) * 100}') % less throughput on a saturated core."
+    echo "Runs (req/s; CPU ms per request):"
+    for t in portcullis portcullis-noaudit; do
+      echo "  $t: $(sed -E 's/.*rps=([0-9.]+).*/\1/' "$WORK/$t.runs" | tr '\n' ' '); $(sed -E 's/.*cpu_ms_per_req=([0-9.]+).*/\1/' "$WORK/$t.runs" | tr '\n' ' ')"
+    done
+    echo
+  fi
   echo "Medians of $REPEATS runs of ${DURATION}s after ${WARMUP}s warm-up; wrk -t1 -c$CONNS on CPU $LOAD_CPU, servers on CPU $SERVER_CPU;"
   echo "$(nproc) cores, $(java -version 2>&1 | head -1), $(date -u +%Y-%m-%dT%H:%MZ). Request: GET /crm/contacts (60 rows;"
   echo "Portcullis keeps the 20 rows of the token's owner and masks email and phone)."
