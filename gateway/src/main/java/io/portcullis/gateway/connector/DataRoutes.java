@@ -1,7 +1,9 @@
 package io.portcullis.gateway.connector;
 
+import io.portcullis.gateway.connector.postgres.PostgresConnectorProperties;
 import io.portcullis.gateway.connector.postgres.PostgresReader;
 import io.portcullis.gateway.connector.postgres.PostgresWriter;
+import io.portcullis.gateway.connector.postgres.SourcePools;
 import io.portcullis.gateway.pipeline.RequestContext;
 import io.portcullis.gateway.problem.ProblemCode;
 import io.portcullis.gateway.problem.ProblemException;
@@ -9,7 +11,6 @@ import io.portcullis.policy.Decision;
 import io.portcullis.policy.model.Dataset;
 import io.portcullis.policy.model.PostgresSource;
 import io.r2dbc.spi.ConnectionFactory;
-import java.time.Duration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.web.reactive.function.server.RouterFunction;
@@ -25,16 +26,19 @@ import reactor.core.publisher.Mono;
 @Configuration(proxyBeanMethods = false)
 class DataRoutes {
 
-  private static final Duration STATEMENT_TIMEOUT = Duration.ofSeconds(15);
-
-  @Bean
-  PostgresReader postgresReader(ConnectionFactory connections) {
-    return new PostgresReader(connections, STATEMENT_TIMEOUT);
+  @Bean(destroyMethod = "close")
+  SourcePools sourcePools(ConnectionFactory connections, PostgresConnectorProperties properties) {
+    return new SourcePools(connections, properties.sources());
   }
 
   @Bean
-  PostgresWriter postgresWriter(ConnectionFactory connections) {
-    return new PostgresWriter(connections, STATEMENT_TIMEOUT, PostgresWriter.DEFAULT_MAX_BODY_BYTES);
+  PostgresReader postgresReader(SourcePools pools, PostgresConnectorProperties properties) {
+    return new PostgresReader(pools, properties);
+  }
+
+  @Bean
+  PostgresWriter postgresWriter(SourcePools pools, PostgresConnectorProperties properties) {
+    return new PostgresWriter(pools, properties.statementTimeout(), PostgresWriter.DEFAULT_MAX_BODY_BYTES);
   }
 
   @Bean

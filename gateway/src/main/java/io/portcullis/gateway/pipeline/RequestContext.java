@@ -31,6 +31,8 @@ public final class RequestContext {
   private double costUnits;
   private @Nullable Runnable beforeAudit;
   private final AtomicBoolean audited = new AtomicBoolean();
+  private @Nullable QueryEstimate estimate;
+  private @Nullable EstimateCheck estimateCheck;
 
   RequestContext(String requestId, long startNanos, String clientIp) {
     this.requestId = requestId;
@@ -128,6 +130,38 @@ public final class RequestContext {
 
   public long bytes() {
     return bytes;
+  }
+
+  /**
+   * A stage's veto on a read's estimated cost, run by the connector before the read starts (the quota stage's budget
+   * check: an estimate that would overrun the hard limit is refused).
+   */
+  @FunctionalInterface
+  public interface EstimateCheck {
+    /** Throws the request's {@code ProblemException} when the read must not run. */
+    void check(QueryEstimate estimate);
+  }
+
+  public void estimateCheck(EstimateCheck check) {
+    this.estimateCheck = check;
+  }
+
+  /** Whether a stage wants the read's estimate (the connector then estimates even without a cost limit). */
+  public boolean wantsEstimate() {
+    return estimateCheck != null;
+  }
+
+  /** Records the connector's pre-execution estimate and lets the stages veto it. */
+  public void admitEstimate(QueryEstimate estimate) {
+    this.estimate = estimate;
+    EstimateCheck check = estimateCheck;
+    if (check != null) {
+      check.check(estimate);
+    }
+  }
+
+  public @Nullable QueryEstimate estimate() {
+    return estimate;
   }
 
   public double costUnits() {

@@ -2,6 +2,7 @@ package io.portcullis.gateway.quota;
 
 import io.portcullis.gateway.config.SnapshotHolder;
 import io.portcullis.gateway.pipeline.GovernedPaths;
+import io.portcullis.gateway.pipeline.QueryEstimate;
 import io.portcullis.gateway.pipeline.RateLimitHeaders;
 import io.portcullis.gateway.pipeline.RequestContext;
 import io.portcullis.gateway.pipeline.StageOrder;
@@ -155,6 +156,9 @@ final class QuotaStage implements WebFilter, Ordered {
           "concurrency limit of " + app.concurrency + " in-flight requests for app " + app.id + " reached", null,
           List.of(), Map.of(HttpHeaders.RETRY_AFTER, "1")));
     }
+    if (app.budget != null) {
+      ctx.estimateCheck(new EstimateBudgetCheck(app, spend, weight));
+    }
     Completion done = new Completion(ctx, app, spend, weight);
     // a completed response's audit event is built before its last bytes go out, ahead of doOnTerminate: it runs the
     // hook first; doOnTerminate / doOnCancel cover the rest, and reach here before the lifecycle stage's doFinally
@@ -192,6 +196,42 @@ final class QuotaStage implements WebFilter, Ordered {
       limits.put(id, l);
     }
     return l;
+  }
+
+  /**
+   * The budget's pre-execution check: a read whose estimated cost (the connector's planner estimate of its rows and
+   * bytes, priced like the actual cost) would overrun the hard limit is refused before it runs, not charged after.
+   */
+  private final class EstimateBudgetCheck implements RequestContext.EstimateCheck {
+
+    private final Limits app;
+    private final BudgetLedger.Entry spend;
+    private final double weight;
+
+    EstimateBudgetCheck(Limits app, BudgetLedger.Entry spend, double weight) {
+      this.app = app;
+      this.spend = spend;
+      this.weight = weight;
+    }
+
+    @Override
+    public void check(QueryEstimate estimate) {
+      Budget budget = app.budget;
+      if (budget == null) {
+        return;
+      }
+      double units = properties.cost().of(Math.round(estimate.rows()), Math.round(estimate.bytes()), weight);
+      double used = spend.used();
+      if (used + units > budget.units()) {
+        metrics.throttled(app.id, QuotaMetrics.Reason.BUDGET);
+        long retry = Math.max(1, (spend.endMillis - System.currentTimeMillis() + 999) / 1000);
+        throw new ProblemException(ProblemCode.BUDGET_EXHAUSTED,
+            "the read's estimated cost of " + format(units) + " units would overrun the budget of " + budget.units()
+                + " cost units per " + budget.period().yamlName() + " (used " + format(used) + "); narrow it, or wait"
+                + " until it renews at " + spend.end, null, List.of(),
+            Map.of(HttpHeaders.RETRY_AFTER, Long.toString(retry)));
+      }
+    }
   }
 
   /** Releases the concurrency permit and charges the cost, exactly once, on completion, error or cancel. */

@@ -233,7 +233,7 @@ public final class PolicyConfigLoader {
 
     Dataset dataset(MapNode m, String path) {
       keys(m, path, "name", "template", "tags", "source", "columns", "max_limit", "default_limit", "cost_weight",
-          "roles", "contract");
+          "roles", "contract", "statement_timeout", "max_cost");
       String name = required(m, "name", path);
       Template template = enumValue(m, "template", path, Template.class, Template.CUSTOM);
       Set<String> tags = strSet(m, "tags", path);
@@ -254,7 +254,13 @@ public final class PolicyConfigLoader {
       }
       TemplateColumns roles = roles(m.entries().get("roles"), path + ".roles", template, columns);
       String contract = str(m, "contract", path, null);
-      return new Dataset(name, template, tags, source, columns, maxLimit, defaultLimit, costWeight, roles, contract);
+      Duration statementTimeout = positiveDuration(m, "statement_timeout", path);
+      double maxCost = number(m, "max_cost", path, 0.0);
+      if (maxCost < 0) {
+        issueAt(path + ".max_cost", "max_cost: " + maxCost + " (expected: >= 0; 0 = no limit)");
+      }
+      return new Dataset(name, template, tags, source, columns, maxLimit, defaultLimit, costWeight, roles, contract,
+          statementTimeout, maxCost);
     }
 
     Source source(@Nullable Node n, String path) {
@@ -272,8 +278,9 @@ public final class PolicyConfigLoader {
         keys(m, path, "type", "route", "rows_pointer");
         return new HttpSource(required(m, "route", path), str(m, "rows_pointer", path, ""));
       }
-      keys(m, path, "type", "schema", "table", "key");
-      return new PostgresSource(str(m, "schema", path, "public"), required(m, "table", path), str(m, "key", path, "id"));
+      keys(m, path, "type", "schema", "table", "key", "connection");
+      return new PostgresSource(str(m, "schema", path, "public"), required(m, "table", path), str(m, "key", path, "id"),
+          str(m, "connection", path, null));
     }
 
     Column column(MapNode m, String path) {
@@ -429,6 +436,19 @@ public final class PolicyConfigLoader {
     }
 
     // ---- helpers --------------------------------------------------------------------------------------------
+
+    @Nullable Duration positiveDuration(MapNode m, String key, String path) {
+      String t = str(m, key, path, null);
+      if (t == null) {
+        return null;
+      }
+      Duration d = duration(t);
+      if (d == null || d.isZero() || d.isNegative()) {
+        issueAt(path + "." + key, key + " '" + t + "' (expected: a positive duration like 500ms, 5s, 2m or PT5S)");
+        return null;
+      }
+      return d;
+    }
 
     interface ItemReader<T> {
       T read(MapNode m, String path);

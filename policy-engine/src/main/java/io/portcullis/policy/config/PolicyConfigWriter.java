@@ -122,6 +122,7 @@ public final class PolicyConfigWriter {
       s.put("schema", p.schema());
       s.put("table", p.table());
       s.put("key", p.key());
+      put(s, "connection", p.connection());
     } else if (d.source() instanceof HttpSource h) {
       s.put("type", "http");
       s.put("route", h.route());
@@ -153,6 +154,12 @@ public final class PolicyConfigWriter {
       m.put("roles", roles);
     }
     put(m, "contract", d.contract());
+    if (d.statementTimeout() != null) {
+      m.put("statement_timeout", duration(d.statementTimeout()));
+    }
+    if (d.maxCost() > 0) {
+      m.put("max_cost", d.maxCost());
+    }
     return m;
   }
 

@@ -10,7 +10,10 @@ import io.portcullis.policy.model.Dataset;
 import io.portcullis.policy.model.PostgresSource;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.postgresql.api.PostgresqlConnection;
+import io.r2dbc.spi.R2dbcException;
 import io.r2dbc.spi.Statement;
+import io.r2dbc.spi.Wrapped;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,18 +44,22 @@ public final class PostgresReader {
 
   public static final MediaType NDJSON = MediaType.parseMediaType("application/x-ndjson");
   static final int PAGE_BUFFER_ROWS = 1000;
+  /** How long a shape's cost estimate is trusted before the table's statistics are asked again. */
+  static final Duration COST_ESTIMATE_TTL = Duration.ofMinutes(10);
   private static final byte[] OPEN = {'['};
   private static final byte[] COMMA = {','};
   private static final byte[] CLOSE = {']'};
   private static final byte[] NEWLINE = {'\n'};
 
-  private final ConnectionFactory connections;
-  private final Duration statementTimeout;
+  private final SourcePools pools;
+  private final CostGuard costGuard;
+  private final PostgresConnectorProperties properties;
   private final ObjectMapper json = JsonMapper.builder().build();
 
-  public PostgresReader(ConnectionFactory connections, Duration statementTimeout) {
-    this.connections = Objects.requireNonNull(connections, "connections");
-    this.statementTimeout = statementTimeout;
+  public PostgresReader(SourcePools pools, PostgresConnectorProperties properties) {
+    this.pools = Objects.requireNonNull(pools, "pools");
+    this.properties = Objects.requireNonNull(properties, "properties");
+    this.costGuard = new CostGuard(properties.costCacheShapes(), COST_ESTIMATE_TTL);
   }
 
   public Mono<ServerResponse> read(ServerRequest request, Dataset dataset, PostgresSource source, Decision decision,
@@ -65,12 +72,55 @@ public final class PostgresReader {
         decision.rowFilter(), query, id == null ? null : source.key(), keyValue);
     ctx.queryFingerprint(statement.fingerprint());
     RowEncoder encoder = new RowEncoder(json, statement, plan);
-    Flux<Object[]> rows = execute(statement, encoder);
     HttpHeaders masked = maskedHeader(statement, plan);
+    ConnectionFactory connections = pools.of(source);
+    Duration timeout = dataset.statementTimeout() != null ? dataset.statementTimeout() : properties.statementTimeout();
+    double maxCost = maxCost(dataset, ctx);
+    if (maxCost <= 0 && !ctx.wantsEstimate()) {
+      return respond(request, ctx, dataset, query, statement, encoder, masked,
+          execute(connections, statement, timeout, encoder), id);
+    }
+    String sourceName = source.connection() == null ? "" : source.connection();
+    return costGuard.estimate(sourceName, connections, statement)
+        .timeout(timeout)
+        .onErrorMap(e -> !(e instanceof R2dbcException || e instanceof java.util.concurrent.TimeoutException
+                || e instanceof ProblemException),
+            e -> new ProblemException(ProblemCode.UPSTREAM_UNAVAILABLE, "the datastore could not estimate the read"))
+        .flatMap(estimate -> {
+          if (maxCost > 0 && estimate.plannerCost() > maxCost) {
+            return Mono.error(new ProblemException(ProblemCode.QUERY_TOO_EXPENSIVE,
+                "the read's estimated cost %s exceeds the limit of %s for %s; narrow it with filters or a smaller limit"
+                    .formatted(round(estimate.plannerCost()), round(maxCost), dataset.name())));
+          }
+          ctx.admitEstimate(estimate); // the quota stage's budget check may refuse it
+          return respond(request, ctx, dataset, query, statement, encoder, masked,
+              execute(connections, statement, timeout, encoder), id);
+        });
+  }
+
+  /** The tighter of the dataset's and the app tier's limits; 0 when neither sets one. */
+  private double maxCost(Dataset dataset, RequestContext ctx) {
+    double own = dataset.maxCost();
+    double tier = ctx.claims() == null ? 0 : properties.maxQueryCost(ctx.claims().tier());
+    if (own <= 0) {
+      return tier;
+    }
+    return tier <= 0 ? own : Math.min(own, tier);
+  }
+
+  private static String round(double cost) {
+    return java.math.BigDecimal.valueOf(cost).setScale(0, java.math.RoundingMode.HALF_UP).toPlainString();
+  }
+
+  private Mono<ServerResponse> respond(ServerRequest request, RequestContext ctx, Dataset dataset, DataQuery query,
+      SelectStatement statement, RowEncoder encoder, HttpHeaders masked, Flux<Object[]> rows, @Nullable String id) {
+    // Reads consume their result to the end (the SQL LIMIT bounds it): cancelling the rows would cancel the query
+    // in PostgreSQL and cost the pooled connection.
     if (id != null) {
-      return rows.next()
-          .switchIfEmpty(Mono.error(() -> new ProblemException(ProblemCode.NOT_FOUND,
-              "no row with this id in " + dataset.name())))
+      return rows.collectList()
+          .flatMap(list -> list.isEmpty()
+              ? Mono.error(new ProblemException(ProblemCode.NOT_FOUND, "no row with this id in " + dataset.name()))
+              : Mono.just(list.get(0)))
           .flatMap(values -> {
             byte[] body = encoder.encode(values);
             ctx.addRow(body.length);
@@ -101,7 +151,7 @@ public final class PostgresReader {
             .body(BodyInserters.fromDataBuffers(Flux.just(buffers.wrap(join(encoded, ndjson)))));
       });
     }
-    Flux<DataBuffer> body = rows.take(query.limit()).index().map(indexed -> {
+    Flux<DataBuffer> body = rows.index().filter(indexed -> indexed.getT1() < query.limit()).map(indexed -> {
       byte[] row = encoder.encode(indexed.getT2());
       ctx.addRow(row.length);
       return frame(buffers, row, indexed.getT1() == 0, ndjson);
@@ -114,8 +164,15 @@ public final class PostgresReader {
         .body(BodyInserters.fromDataBuffers(body));
   }
 
-  private Flux<Object[]> execute(SelectStatement statement, RowEncoder encoder) {
-    return Flux.usingWhen(connections.create(),
+  /**
+   * Runs the statement on one pooled connection. Cancelling the rows — the client went away, the statement timeout
+   * fired — sends PostgreSQL a cancel request, so the backend stops working for nobody (the driver itself would only
+   * discard the remaining rows while the query runs on); the physical connection is then closed rather than reused,
+   * so a late cancel signal can never hit the next query on it.
+   */
+  private Flux<Object[]> execute(ConnectionFactory connections, SelectStatement statement, Duration timeout,
+      RowEncoder encoder) {
+    return Flux.usingWhen(SourcePools.connect(connections),
             (Connection c) -> {
               Statement st = c.createStatement(statement.sql());
               List<Object> binds = statement.binds();
@@ -129,9 +186,22 @@ public final class PostgresReader {
               }
               return Flux.from(st.execute()).flatMap(result -> result.map((row, meta) -> encoder.values(row)));
             },
-            Connection::close)
-        // A slow query ends as upstream_unavailable (504) and its cancellation reaches PostgreSQL.
-        .timeout(statementTimeout);
+            Connection::close,
+            (c, error) -> c.close(),
+            PostgresReader::cancelInBackend)
+        // No row for this long: upstream_unavailable (504), and the cancellation reaches PostgreSQL.
+        .timeout(timeout);
+  }
+
+  private static Mono<Void> cancelInBackend(Connection pooled) {
+    Connection physical = pooled instanceof Wrapped<?> w && w.unwrap() instanceof Connection inner ? inner : pooled;
+    Mono<Void> cancel = physical instanceof PostgresqlConnection pg
+        ? pg.cancelRequest().onErrorResume(e -> Mono.empty())
+        : Mono.empty();
+    return cancel
+        .then(Mono.defer(() -> physical == pooled ? Mono.<Void>empty() : Mono.from(physical.close())))
+        .onErrorResume(e -> Mono.empty())
+        .then(Mono.defer(() -> Mono.from(pooled.close())));
   }
 
   private static DataBuffer frame(DataBufferFactory buffers, byte[] row, boolean first, boolean ndjson) {

@@ -16,7 +16,6 @@ import io.portcullis.policy.model.Template;
 import io.portcullis.policy.model.TemplateColumns;
 import io.r2dbc.postgresql.api.PostgresqlException;
 import io.r2dbc.spi.Connection;
-import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.R2dbcException;
 import io.r2dbc.spi.Result;
 import io.r2dbc.spi.Statement;
@@ -66,14 +65,14 @@ public final class PostgresWriter {
   /** 64 KiB: far above any row a micro-app form writes, small enough that parsing it is cheap on the event loop. */
   public static final int DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 
-  private final ConnectionFactory connections;
+  private final SourcePools pools;
   private final Duration statementTimeout;
   private final int maxBodyBytes;
   private final ContractValidator contracts = new ContractValidator();
   private final ObjectMapper json = JsonMapper.builder().build();
 
-  public PostgresWriter(ConnectionFactory connections, Duration statementTimeout, int maxBodyBytes) {
-    this.connections = Objects.requireNonNull(connections, "connections");
+  public PostgresWriter(SourcePools pools, Duration statementTimeout, int maxBodyBytes) {
+    this.pools = Objects.requireNonNull(pools, "pools");
     this.statementTimeout = Objects.requireNonNull(statementTimeout, "statementTimeout");
     if (maxBodyBytes < 2) {
       throw new IllegalArgumentException("maxBodyBytes: %s (expected: >= 2)".formatted(maxBodyBytes));
@@ -137,7 +136,7 @@ public final class PostgresWriter {
       WriteStatement statement = WriteStatement.insert(PostgresReader.qualified(source), decision.rowFilter(),
           assignments, returned.fetched());
       ctx.queryFingerprint(SelectStatement.fingerprint(decision.rowFilter().fingerprint() + "|" + statement.sql()));
-      return inTransaction(c -> writtenRow(c, statement, returned, plan), plan)
+      return inTransaction(source, c -> writtenRow(c, statement, returned, plan), plan)
           .flatMap(row -> {
             byte[] encoded = returned.encoder(json, plan).encode(row);
             ctx.addRow(encoded.length);
@@ -191,7 +190,7 @@ public final class PostgresWriter {
       WriteStatement statement = WriteStatement.update(PostgresReader.qualified(source), decision.rowFilter(),
           dataset.roles().softDelete(), source.key(), keyValue, assignments, returned.fetched());
       ctx.queryFingerprint(SelectStatement.fingerprint(decision.rowFilter().fingerprint() + "|" + statement.sql()));
-      return inTransaction(c -> writtenRow(c, statement, returned, plan), plan)
+      return inTransaction(source, c -> writtenRow(c, statement, returned, plan), plan)
           .switchIfEmpty(Mono.error(() -> notFound(dataset)))
           .flatMap(row -> ok(ctx, returned, plan, row));
     });
@@ -241,7 +240,7 @@ public final class PostgresWriter {
         List.of(WriteStatement.Assignment.value(stateColumn, column(dataset, stateColumn).type(), next.wire())),
         returned.fetched());
     ctx.queryFingerprint(SelectStatement.fingerprint(decision.rowFilter().fingerprint() + "|" + change.sql()));
-    return inTransaction(c -> Flux.from(bound(c, lock).execute())
+    return inTransaction(source, c -> Flux.from(bound(c, lock).execute())
             .flatMap(result -> result.map((row, meta) -> new String[] {
                 row.get(0, String.class), reviewerColumn == null ? null : row.get(1, String.class)}))
             .next()
@@ -293,7 +292,7 @@ public final class PostgresWriter {
             source.key(), keyValue)
         : WriteStatement.delete(table, decision.rowFilter(), source.key(), keyValue);
     ctx.queryFingerprint(SelectStatement.fingerprint(decision.rowFilter().fingerprint() + "|" + statement.sql()));
-    return Mono.usingWhen(connections.create(),
+    return Mono.usingWhen(SourcePools.connect(pools.of(source)),
             c -> Flux.from(bound(c, statement).execute()).flatMap(Result::getRowsUpdated).reduce(0L, Long::sum),
             Connection::close)
         .timeout(statementTimeout)
@@ -356,8 +355,8 @@ public final class PostgresWriter {
   }
 
   /** Runs {@code work} in one transaction: committed when it completes, rolled back on error or cancellation. */
-  private <T> Mono<T> inTransaction(Function<Connection, Mono<T>> work, ColumnPlan plan) {
-    return Mono.usingWhen(connections.create(),
+  private <T> Mono<T> inTransaction(PostgresSource source, Function<Connection, Mono<T>> work, ColumnPlan plan) {
+    return Mono.usingWhen(SourcePools.connect(pools.of(source)),
             c -> Mono.usingWhen(Mono.from(c.beginTransaction()).thenReturn(c), work,
                 Connection::commitTransaction,
                 (tx, error) -> tx.rollbackTransaction(),

@@ -89,6 +89,19 @@ record SelectStatement(String sql, List<Object> binds, List<String> fetched, int
   }
 
   /**
+   * The statement with its page size written as a literal instead of the last bind marker: what the cost guard
+   * explains (the size is an integer the gateway produced, never client text).
+   */
+  String withLiteralLimit() {
+    int at = sql.lastIndexOf(" LIMIT $");
+    Object limit = binds.get(binds.size() - 1);
+    if (at < 0 || !(limit instanceof Integer)) {
+      throw new IllegalStateException("a SELECT ends with its bound LIMIT");
+    }
+    return sql.substring(0, at) + " LIMIT " + limit;
+  }
+
+  /**
    * Rows after the cursor, for any mix of directions, with PostgreSQL's default NULL placement (last when ascending,
    * first when descending): (a > x) OR (a = x AND (b > y OR (b = y AND …))).
    */
