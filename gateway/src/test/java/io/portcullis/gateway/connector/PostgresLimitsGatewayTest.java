@@ -41,7 +41,8 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * What keeps a read from hurting the database or hanging its client (issue #5): the cost guard (planner estimate
  * against the dataset's and the tier's limit, and against the budget), the per-dataset statement timeout (the slow
- * query is cancelled in PostgreSQL, not just abandoned), an exhausted source pool and a source that is down. Datasets
+ * query is cancelled in PostgreSQL, not just abandoned), a client that hangs up mid-stream (its query is cancelled
+ * too), an exhausted source pool and a source that is down. Datasets
  * over a slow view and a 200k-row table are added to the demo config through the admin API, as an admin would.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
@@ -103,7 +104,12 @@ class PostgresLimitsGatewayTest {
             RETURN NEXT;
           END LOOP;
         END $$""",
-        "CREATE VIEW perf.slow AS SELECT * FROM perf.slow_rows()");
+        "CREATE VIEW perf.slow AS SELECT * FROM perf.slow_rows()",
+        // a row every 10 ms for half an hour, in key order straight from the index: only a cancel ends it (a filter
+        // the planner prices high, so it walks the index for the page instead of sorting the whole table first)
+        "CREATE FUNCTION perf.nap(bigint) RETURNS boolean LANGUAGE plpgsql VOLATILE COST 100000"
+            + " AS $$ BEGIN PERFORM pg_sleep(0.01); RETURN true; END $$",
+        "CREATE VIEW perf.drip AS SELECT id, name, email FROM perf.big WHERE perf.nap(id)");
     WebTestClient adminClient = WebTestClient.bindToServer().baseUrl("http://127.0.0.1:" + admin.port())
         .defaultHeader(HttpHeaders.AUTHORIZATION, "Bearer " + GatewayTestSupport.token(api.raw(), PG, "portcullis-admin"))
         .responseTimeout(Duration.ofSeconds(30))
@@ -155,6 +161,10 @@ class PostgresLimitsGatewayTest {
           source: {type: postgres, schema: perf, table: slow, key: id}
           statement_timeout: 500ms
       %1$s
+        - name: perf.drip
+          source: {type: postgres, schema: perf, table: drip, key: id}
+          max_limit: 100000
+      %1$s
         - name: perf.tiny
           source: {type: postgres, schema: perf, table: slow, key: id, connection: tiny}
           statement_timeout: 20s
@@ -166,6 +176,7 @@ class PostgresLimitsGatewayTest {
         - {app: team-inventory, dataset: perf.big, actions: [read], columns: {masks: {email: email_domain}}}
         - {app: team-inventory, dataset: perf.export, actions: [read]}
         - {app: team-inventory, dataset: perf.slow, actions: [read]}
+        - {app: team-inventory, dataset: perf.drip, actions: [read]}
         - {app: team-inventory, dataset: perf.tiny, actions: [read]}
         - {app: team-inventory, dataset: perf.down, actions: [read]}
       """.formatted(COLUMNS.stripTrailing());
@@ -225,6 +236,29 @@ class PostgresLimitsGatewayTest {
     assertThat(problem.path("code").asString()).isEqualTo("upstream_unavailable");
     assertThat(elapsedMs).as("answered at the 500 ms timeout, not after the 5 s query").isLessThan(4_000);
     awaitNoBackend("perf\".\"slow", Duration.ofSeconds(2));
+  }
+
+  @Test
+  void aClientThatHangsUpMidStreamCancelsTheQuery() throws Exception {
+    try (java.net.Socket socket = new java.net.Socket("localhost", port)) {
+      socket.setSoTimeout(10_000);
+      java.io.OutputStream out = socket.getOutputStream();
+      out.write(("GET /data/perf.drip?limit=5000 HTTP/1.1\r\nHost: localhost\r\nAccept: application/x-ndjson\r\n"
+          + "Authorization: Bearer " + api.token(OPS) + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      out.flush();
+      java.io.BufferedReader in = new java.io.BufferedReader(
+          new java.io.InputStreamReader(socket.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+      assertThat(in.readLine()).startsWith("HTTP/1.1 200");
+      int rows = 0;
+      for (String line = in.readLine(); line != null && rows < 20; line = in.readLine()) {
+        if (line.startsWith("{\"id\"")) {
+          rows++;
+        }
+      }
+      assertThat(rows).as("rows stream before the client hangs up").isEqualTo(20);
+      assertThat(backends("perf\".\"drip")).as("the query runs while the client reads").isPositive();
+    }
+    awaitNoBackend("perf\".\"drip", Duration.ofSeconds(3));
   }
 
   @Test
