@@ -110,6 +110,10 @@ cpu_ticks() {
   for pm in $(pgrep -f -- "-D $WORK/$1-pgdata" || true); do pids="$pids $(tree_pids "$pm")"; done
   ticks $(echo $pids | tr ' ' '\n' | sort -u)
 }
+pg_ticks() {
+  local pids=""; for pm in $(pgrep -f -- "-D $WORK/$1-pgdata" || true); do pids="$pids $(tree_pids "$pm")"; done
+  ticks $(echo $pids | tr ' ' '\n' | sort -u)
+}
 HZ=$(getconf CLK_TCK)
 
 # one gateway: name, port, admin port, extra arguments
@@ -165,14 +169,15 @@ for r in $(seq 1 "$REPEATS"); do
   fi
   for target in "${round[@]}"; do
     echo "== round $r/$REPEATS: $target, ${DURATION}s with $CONNS connections"
-    [ -n "${GWPID[$target]:-}" ] && before=$(cpu_ticks "$target")
+    [ -n "${GWPID[$target]:-}" ] && before=$(cpu_ticks "$target") && pg_before=$(pg_ticks "$target")
     line=$(taskset -c $LOAD_CPU wrk -t1 -c"$CONNS" -d"${DURATION}s" -s load-tests/report.lua \
       -H "Authorization: Bearer $(token $target)" "${URLS[$target]}" | grep '^RESULT')
     if [ -n "${GWPID[$target]:-}" ]; then
       sleep 1   # the audit drain's last batch of the run
-      used=$(( $(cpu_ticks "$target") - before ))
-      line="$line $(echo "$line" | awk -v t="$used" -v hz="$HZ" -v d="$DURATION" '{
-        split($2, a, "="); printf "cpu_ms_per_req=%.3f", t * 1000 / hz / (a[2] * d) }')"
+      used=$(( $(cpu_ticks "$target") - before )); pg_used=$(( $(pg_ticks "$target") - pg_before ))
+      line="$line $(echo "$line" | awk -v t="$used" -v pg="$pg_used" -v hz="$HZ" -v d="$DURATION" '{
+        split($2, a, "="); printf "cpu_ms_per_req=%.3f pg_ms_per_req=%.3f", t * 1000 / hz / (a[2] * d),
+        pg * 1000 / hz / (a[2] * d) }')"
     fi
     echo "$line" | tee -a "$WORK/$target.runs"
   done
@@ -198,9 +203,9 @@ OUT="load-tests/results-$(date -u +%Y%m%dT%H%M%SZ).md"
       'BEGIN{printf "%.1f", (1 - a/b) * 100}') % (median req/s, portcullis vs portcullis-noaudit)."
     echo "Audit cost, CPU per request (gateway JVM + its PostgreSQL): $on ms vs $off ms, i.e. $(awk -v a="$on" \
       -v b="$off" 'BEGIN{printf "%.1f", (1 - b/a) * 100}') % less throughput on a saturated core."
-    echo "Runs (req/s; CPU ms per request):"
+    echo "Runs (req/s; CPU ms per request; of which PostgreSQL):"
     for t in portcullis portcullis-noaudit; do
-      echo "  $t: $(sed -E 's/.*rps=([0-9.]+).*/\1/' "$WORK/$t.runs" | tr '\n' ' '); $(sed -E 's/.*cpu_ms_per_req=([0-9.]+).*/\1/' "$WORK/$t.runs" | tr '\n' ' ')"
+      echo "  $t: $(sed -E 's/.*rps=([0-9.]+).*/\1/' "$WORK/$t.runs" | tr '\n' ' '); $(sed -E 's/.*cpu_ms_per_req=([0-9.]+).*/\1/' "$WORK/$t.runs" | tr '\n' ' '); $(sed -E 's/.*pg_ms_per_req=([0-9.]+).*/\1/' "$WORK/$t.runs" | tr '\n' ' ')"
     done
     echo
   fi
