@@ -466,7 +466,7 @@ final class AdminRoutes {
   private static final MediaType YAML = MediaType.parseMediaType("application/yaml");
   private static final String ADMIN_ATTRIBUTE = AdminRoutes.class.getName() + ".admin";
 
-  private static TokenClaims admin(ServerRequest request) {
+  static TokenClaims admin(ServerRequest request) {
     return (TokenClaims) request.attribute(ADMIN_ATTRIBUTE)
         .orElseThrow(() -> new IllegalStateException("admin filter did not run"));
   }
@@ -540,7 +540,8 @@ final class AdminRoutes {
     throw new ProblemException(ProblemCode.INVALID_QUERY, "limit must be 1.." + AuditQuery.MAX_PAGE);
   }
 
-  private HandlerFilterFunction<ServerResponse, ServerResponse> adminOnly() {
+  /** Admin-scope bearer tokens only; also guards the ops routes (OpsRoutes) composed next to these. */
+  HandlerFilterFunction<ServerResponse, ServerResponse> adminOnly() {
     return (request, next) -> {
       String requestId = java.util.HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
       String header = request.headers().firstHeader(HttpHeaders.AUTHORIZATION);

@@ -1,5 +1,6 @@
 package io.portcullis.gateway.admin;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.portcullis.audit.AuditPipeline;
 import io.portcullis.audit.AuditQuery;
 import io.portcullis.broker.AccessTokenVerifier;
@@ -46,10 +47,25 @@ class AdminWiring {
   }
 
   @Bean
-  AdminServer adminServer(AdminProperties properties, AdminRoutes routes) {
-    RouterFunction<ServerResponse> router = routes.routes();
+  OpsSnapshots opsSnapshots(MeterRegistry registry) {
+    return new OpsSnapshots(registry, Clock.systemUTC());
+  }
+
+  @Bean
+  ConsoleRoutes consoleRoutes(TokenBroker broker, OpsSnapshots snapshots, ProblemResponder problems, AdminAudit audit,
+      AdminProperties properties) {
+    return new ConsoleRoutes(broker, snapshots, new OpsTickets(Clock.systemUTC()), problems, audit,
+        Clock.systemUTC(), properties.opsPeriod());
+  }
+
+  @Bean
+  AdminServer adminServer(AdminProperties properties, AdminRoutes routes, ConsoleRoutes console) {
+    RouterFunction<ServerResponse> router = console.publicRoutes()
+        .and(console.adminRoutes(routes.adminOnly()))
+        .and(routes.routes());
     HandlerStrategies strategies = HandlerStrategies.builder()
         .codecs(c -> c.defaultCodecs().maxInMemorySize((int) properties.maxBodySize().toBytes()))
+        .webFilter(console.securityFilter())
         .build();
     return new AdminServer(RouterFunctions.toHttpHandler(router, strategies), properties.address(), properties.port());
   }

@@ -33,18 +33,20 @@ public final class AuditRecorder {
   private final SnapshotHolder snapshots;
   private final @Nullable LineageAggregator lineage;
   private final boolean enabled;
+  private final @Nullable RequestMetrics metrics;
 
   public AuditRecorder(AuditPipeline pipeline, SnapshotHolder snapshots, @Nullable LineageAggregator lineage) {
-    this(pipeline, snapshots, lineage, true);
+    this(pipeline, snapshots, lineage, true, null);
   }
 
   /** @param enabled false only with {@code portcullis.audit.sink=none} under the bench profile (see AuditWiring) */
   AuditRecorder(AuditPipeline pipeline, SnapshotHolder snapshots, @Nullable LineageAggregator lineage,
-      boolean enabled) {
+      boolean enabled, @Nullable RequestMetrics metrics) {
     this.pipeline = pipeline;
     this.snapshots = snapshots;
     this.lineage = lineage;
     this.enabled = enabled;
+    this.metrics = metrics;
   }
 
   /** False only in an audit-off benchmark: then requests build no event and their responses wait for nothing. */
@@ -64,6 +66,7 @@ public final class AuditRecorder {
       return Mono.empty();
     }
     AuditEvent event = event(exchange, ctx, status, problem, false);
+    counted(event);
     if (lineage != null) {
       lineage.record(event);
     }
@@ -81,6 +84,7 @@ public final class AuditRecorder {
       return;
     }
     AuditEvent event = event(exchange, ctx, status, problem, cancelled);
+    counted(event);
     if (AuditGate.needsDurable(event.tier())) {
       // the response is already on its way; what durable() adds is the fast path out of the batch wait and a
       // logged failure when the event is only held in memory (the gate then refuses further tier-2 requests)
@@ -102,7 +106,7 @@ public final class AuditRecorder {
     if (!enabled) {
       return;
     }
-    pipeline.emit(AuditEvent.builder()
+    AuditEvent event = AuditEvent.builder()
         .timestamp(Instant.now())
         .eventType(EventType.REQUEST)
         .requestId(requestId)
@@ -111,7 +115,15 @@ public final class AuditRecorder {
         .status(status)
         .errorCode(errorCode)
         .clientIp(clientIp)
-        .build());
+        .build();
+    counted(event);
+    pipeline.emit(event);
+  }
+
+  private void counted(AuditEvent event) {
+    if (metrics != null) {
+      metrics.count(event);
+    }
   }
 
   AuditEvent event(ServerWebExchange exchange, RequestContext ctx, int status, @Nullable ProblemException problem,

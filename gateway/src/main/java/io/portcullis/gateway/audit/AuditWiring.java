@@ -1,5 +1,6 @@
 package io.portcullis.gateway.audit;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.portcullis.audit.AuditPipeline;
 import io.portcullis.audit.AuditSchema;
 import io.portcullis.audit.AuditSink;
@@ -74,9 +75,9 @@ class AuditWiring {
 
   @Bean
   AuditRecorder auditRecorder(AuditPipeline pipeline, SnapshotHolder snapshots,
-      ObjectProvider<LineageAggregator> lineage, AuditProperties properties) {
+      ObjectProvider<LineageAggregator> lineage, AuditProperties properties, MeterRegistry registry) {
     return new AuditRecorder(pipeline, snapshots, lineage.getIfAvailable(),
-        properties.sink() != AuditProperties.SinkKind.NONE);
+        properties.sink() != AuditProperties.SinkKind.NONE, new RequestMetrics(registry));
   }
 
   @Bean

@@ -23,6 +23,8 @@ public enum ProblemCode {
   /** Admin API: a four-eyes change request approved by its own author. */
   SELF_APPROVAL(HttpStatus.FORBIDDEN, "Self-approval refused"),
   PAYLOAD_TOO_LARGE(HttpStatus.CONTENT_TOO_LARGE, "Payload too large"),
+  /** a form or text/plain body sent to a state-changing admin endpoint (what a cross-site form post would send) */
+  UNSUPPORTED_MEDIA_TYPE(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
   /** RFC 6585: the header fields together exceed {@code portcullis.request.max-header-size}; refused before any stage. */
   HEADERS_TOO_LARGE(HttpStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Request header fields too large"),
   RATE_LIMITED(HttpStatus.TOO_MANY_REQUESTS, "Rate limited"),

@@ -9,7 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * {@code portcullis.requests.throttled{app,reason}}, {@code portcullis.budget.used{app}} and
  * {@code portcullis.budget.remaining{app}}, {@code portcullis.quota.fallback},
- * {@code portcullis.quota.anomalies{app,response}}. Meters are registered once per app (the
+ * {@code portcullis.quota.anomalies{app,response}}, {@code portcullis.concurrency.in_flight{app}}. Meters are registered once per app (the
  * app ids are the verified, configured ones, so the tag set is bounded) and cached: no registry lookup per request.
  */
 final class QuotaMetrics {
@@ -30,6 +30,7 @@ final class QuotaMetrics {
   private final BudgetLedger ledger;
   private final Map<String, Counter> throttled = new ConcurrentHashMap<>();
   private final Map<String, Boolean> budgetGauges = new ConcurrentHashMap<>();
+  private final Map<String, Boolean> concurrencyGauges = new ConcurrentHashMap<>();
 
   QuotaMetrics(MeterRegistry registry, BudgetLedger ledger, RateLimiters limiters) {
     this.registry = registry;
@@ -65,6 +66,16 @@ final class QuotaMetrics {
       Gauge.builder("portcullis.budget.remaining", ledger, l -> l.remaining(app))
           .description("cost units left in the app's current budget period (NaN without a budget)")
           .tag("app", app).baseUnit("units")
+          .register(registry);
+    }
+  }
+
+  /** Registers the app's in-flight gauge the first time one of its requests reaches the concurrency cap check. */
+  void concurrencyTracked(String app, ConcurrencyLimiter limiter) {
+    if (concurrencyGauges.putIfAbsent(app, Boolean.TRUE) == null) {
+      Gauge.builder("portcullis.concurrency.in_flight", limiter, l -> l.inFlight(app))
+          .description("requests of the app in flight on this replica (capped by its concurrency limit)")
+          .tag("app", app)
           .register(registry);
     }
   }

@@ -150,6 +150,7 @@ final class QuotaStage implements WebFilter, Ordered {
         spend.softReached = true;
       }
     }
+    metrics.concurrencyTracked(app.id, concurrency);
     if (!concurrency.tryAcquire(app.id, app.concurrency)) {
       metrics.throttled(app.id, QuotaMetrics.Reason.CONCURRENCY);
       return Mono.error(new ProblemException(ProblemCode.RATE_LIMITED,
