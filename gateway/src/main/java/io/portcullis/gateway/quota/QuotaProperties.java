@@ -19,8 +19,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param maxLimiters    bound on the limiters kept in memory (per app, per app × dataset)
  * @param anomaly        spike detection on rows and bytes returned per minute, and the response to a spike
  * @param enabled        false: the stage lets every request through (no rate limits, budgets, caps, anomaly response
- *                       or RateLimit-* headers). Only to measure what the stage costs ({@code load-tests/quota-bench.sh});
- *                       a gateway started so logs a warning
+ *                       or RateLimit-* headers). Only to measure what the stage costs ({@code load-tests/quota-bench.sh}):
+ *                       refused unless the {@code bench} profile is active
  */
 @ConfigurationProperties("portcullis.quota")
 record QuotaProperties(

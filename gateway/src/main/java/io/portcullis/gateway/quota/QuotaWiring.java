@@ -15,6 +15,8 @@ import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
+import org.springframework.core.env.Profiles;
 
 /**
  * The quota stage's beans: limiters (local, or Redis with local fallback), the budget ledger, metrics, the anomaly
@@ -75,10 +77,16 @@ class QuotaWiring {
   }
 
   @Bean
-  RateLimitHeaderStage rateLimitHeaderStage(GovernedPaths governed, QuotaStage quota, QuotaProperties properties) {
+  RateLimitHeaderStage rateLimitHeaderStage(GovernedPaths governed, QuotaStage quota, QuotaProperties properties,
+      Environment environment) {
     if (!properties.enabled()) {
+      // quotas off, to measure their cost: fail closed unless someone deliberately runs a benchmark (as the audit does)
+      if (!environment.acceptsProfiles(Profiles.of("bench"))) {
+        throw new IllegalStateException("portcullis.quota.enabled=false turns rate limits, budgets, concurrency caps "
+            + "and anomaly response off and exists only for benchmarks; it is refused unless the 'bench' profile is active");
+      }
       log.warn("portcullis.quota.enabled=false: no rate limits, budgets, concurrency caps or anomaly response "
-          + "(meant for measuring the quota stage only)");
+          + "(bench profile)");
     }
     return new RateLimitHeaderStage(governed, quota, properties.enabled());
   }
