@@ -1,7 +1,6 @@
 package io.portcullis.gateway.config;
 
 import io.portcullis.gateway.database.DatabaseProperties;
-import io.portcullis.gateway.database.DatabaseWait;
 import io.portcullis.gateway.database.SqlScripts;
 import io.portcullis.gateway.demo.DemoProperties;
 import io.portcullis.gateway.demo.DemoSeeder;
@@ -44,8 +43,7 @@ class ConfigConfiguration {
 
   @Bean
   SchemaReady schemaReady(ConnectionFactory connections) {
-    DatabaseWait.untilReachable(SqlScripts.run(connections, "db/gateway-schema.sql").thenReturn(true),
-        Duration.ofMillis(200), Duration.ofSeconds(2)).block(STARTUP_TIMEOUT);
+    SqlScripts.run(connections, "db/gateway-schema.sql").block(STARTUP_TIMEOUT);
     return new SchemaReady();
   }
 
