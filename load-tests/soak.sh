@@ -26,7 +26,8 @@ refresh() { TOKEN=$(load_token $PC); }
 
 heap_after_gc_mb() {
   jcmd "$GW_PID" GC.run >/dev/null
-  jcmd "$GW_PID" GC.heap_info | sed -nE 's/.*total [0-9]+K, used ([0-9]+)K.*/\1/p' | head -1 | awk '{printf "%.1f", $1/1024}'
+  # every generation's "total …K, used …K" (one line for G1, young + old for Serial/Parallel)
+  jcmd "$GW_PID" GC.heap_info | sed -nE 's/.*total [0-9]+K, used ([0-9]+)K.*/\1/p' | awk '{s += $1} END {printf "%.1f", s/1024}'
 }
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$GW_PID/status"; }
 
@@ -40,6 +41,10 @@ for m in $(seq 1 "$MINUTES"); do
   field() { echo "$line" | sed -E "s/.*$1=([0-9.]+).*/\1/"; }
   printf "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n" "$m" "$(field rps)" "$(field p50_ms)" "$(field p99_ms)" \
     "$(field p999_ms)" "$(field non2xx)" "$(heap_after_gc_mb)" "$(rss_mb)" | tee -a "$OUT"
+  if [ "$(field non2xx)" != 0 ]; then   # say what the refusals were, once a minute
+    curl -s -D - -o "$WORK/sample" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PC/crm/contacts" | head -1
+    head -c 300 "$WORK/sample"; echo
+  fi
 done
 
 # drift: mean of the last third against the mean of the first third (after the warm-up)
