@@ -57,8 +57,8 @@ class DeployManifestsTest {
   static final YAMLMapper YAML = YAMLMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
   static final JsonMapper JSON = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
-  /** Variables the manifests may set before the application binds them (deploy/README.md lists each). */
-  static final Set<String> PLANNED = Set.of("PORTCULLIS_QUOTA_REDIS_URI", "PORTCULLIS_QUOTA_REPLICAS");
+  /** Variables the manifests may set before the application binds them (deploy/README.md lists each): none today. */
+  static final Set<String> PLANNED = Set.of();
 
   /** Spring Boot (not Portcullis) settings the manifests use, with the property each must bind to. */
   static final Map<String, String> SPRING_VARS = Map.of(
@@ -74,7 +74,9 @@ class DeployManifestsTest {
   static final Set<String> EMITTED_METRICS = Set.of("http_server_requests_seconds_count",
       "http_server_requests_seconds_bucket", "jvm_memory_used_bytes", "process_cpu_usage",
       "portcullis_audit_lag_seconds", "portcullis_audit_spill_backlog", "portcullis_audit_sink_healthy",
-      "portcullis_audit_written_total", "portcullis_audit_spilled_total");
+      "portcullis_audit_written_total", "portcullis_audit_spilled_total", "portcullis_requests_throttled_total",
+      "portcullis_budget_used_units", "portcullis_budget_remaining_units", "portcullis_quota_fallback",
+      "portcullis_requests_total");
 
   static final Duration SPRING_DEFAULT_SHUTDOWN_PHASE = Duration.ofSeconds(30);
 
