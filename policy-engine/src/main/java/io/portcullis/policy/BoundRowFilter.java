@@ -1,6 +1,7 @@
 package io.portcullis.policy;
 
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
@@ -16,20 +17,32 @@ import org.jspecify.annotations.Nullable;
  */
 public final class BoundRowFilter {
   /** No filter: every row passes. */
-  public static final BoundRowFilter EMPTY = new BoundRowFilter("TRUE", new Object[0], new Object[0], null, "");
+  public static final BoundRowFilter EMPTY = new BoundRowFilter("TRUE", new Object[0], new Object[0], null, "", Map.of());
 
   private final String sql;
   private final Object[] params;
   private final Object[] typed;
   private final RowFilterPlan.@Nullable Node root;
   private final String fingerprint;
+  private final Map<String, Object> equalities;
 
-  BoundRowFilter(String sql, Object[] params, Object[] typed, RowFilterPlan.@Nullable Node root, String fingerprint) {
+  BoundRowFilter(String sql, Object[] params, Object[] typed, RowFilterPlan.@Nullable Node root, String fingerprint,
+      Map<String, Object> equalities) {
     this.sql = sql;
     this.params = params;
     this.typed = typed;
     this.root = root;
     this.fingerprint = fingerprint;
+    this.equalities = equalities;
+  }
+
+  /**
+   * The {@code column == value} terms every passing row satisfies (AND-ed at the top level, not under OR or NOT),
+   * column name to bound value (String, Long, Double or Boolean); terms whose value bound NULL are left out. An
+   * upstream may be asked to pre-filter by these, but its answer is still filtered with {@link #test}.
+   */
+  public Map<String, Object> equalities() {
+    return equalities;
   }
 
   public boolean isEmpty() {

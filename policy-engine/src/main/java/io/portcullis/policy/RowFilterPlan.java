@@ -6,8 +6,11 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
@@ -22,6 +25,9 @@ final class RowFilterPlan {
   private final String sql;
   private final Slot[] slots;
   private final String fingerprint;
+  /** Column names and slots of the top-level AND-ed {@code column == value} terms, for {@link BoundRowFilter#equalities()}. */
+  private final String[] eqColumns;
+  private final int[] eqSlots;
 
   RowFilterPlan(@Nullable RowExpr expr) {
     List<Slot> s = new ArrayList<>();
@@ -30,6 +36,30 @@ final class RowFilterPlan {
     this.sql = expr == null ? "TRUE" : sb.toString();
     this.slots = s.toArray(new Slot[0]);
     this.fingerprint = expr == null ? "" : fingerprint(sql);
+    List<CompareNode> eqs = new ArrayList<>();
+    if (root != null) {
+      conjunctEqualities(root, eqs);
+    }
+    this.eqColumns = new String[eqs.size()];
+    this.eqSlots = new int[eqs.size()];
+    for (int i = 0; i < eqs.size(); i++) {
+      eqColumns[i] = eqs.get(i).column;
+      eqSlots[i] = eqs.get(i).slot;
+    }
+  }
+
+  /**
+   * Every row that passes must satisfy these terms: equality comparisons reached from the root through AND only.
+   * A term under OR or NOT constrains nothing on its own, so it is never collected.
+   */
+  private static void conjunctEqualities(Node n, List<CompareNode> out) {
+    if (n instanceof JunctionNode j && j.and) {
+      for (Node t : j.terms) {
+        conjunctEqualities(t, out);
+      }
+    } else if (n instanceof CompareNode c && c.op == Cond.Op.EQ) {
+      out.add(c);
+    }
   }
 
   boolean isEmpty() {
@@ -49,7 +79,22 @@ final class RowFilterPlan {
     for (int i = 0; i < slots.length; i++) {
       slots[i].bind(c, params, typed, i);
     }
-    return new BoundRowFilter(sql, params, typed, root, fingerprint);
+    return new BoundRowFilter(sql, params, typed, root, fingerprint, equalities(params));
+  }
+
+  private Map<String, Object> equalities(Object[] params) {
+    if (eqSlots.length == 0) {
+      return Map.of();
+    }
+    Map<String, Object> out = new LinkedHashMap<>();
+    for (int i = 0; i < eqSlots.length; i++) {
+      Object v = params[eqSlots[i]];
+      // NULL matches no row; two different values on one column match none either, so the first is as good as any
+      if (v != null) {
+        out.putIfAbsent(eqColumns[i], v);
+      }
+    }
+    return out.isEmpty() ? Map.of() : Collections.unmodifiableMap(out);
   }
 
   // ---- parameter sources ------------------------------------------------------------------------------------

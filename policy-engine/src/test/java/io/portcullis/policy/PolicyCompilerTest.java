@@ -149,4 +149,36 @@ class PolicyCompilerTest {
     assertThat((Object[]) f.params()[2]).containsExactly(1L, 2L);
     assertThat(f.params()[3]).isEqualTo(false);
   }
+
+  static java.util.Map<String, Object> equalities(String rowFilter, java.util.Map<String, Object> attrs)
+      throws Exception {
+    PolicySnapshot s = Fixtures.compile(BASE + "    row_filter: >-\n      " + rowFilter + "\n");
+    TokenClaims t = Fixtures.token("a", java.util.Set.of("items:read"), attrs);
+    return s.decide(Fixtures.request(t, "items", io.portcullis.policy.model.Action.READ)).rowFilter().equalities();
+  }
+
+  @Test
+  void equalitiesAreTheTopLevelAndedEqualityTermsWithTheirBoundValues() throws Exception {
+    java.util.Map<String, Object> attrs = java.util.Map.of("sku", "s-1", "id", 7);
+    // a lone term, flipped operands, nested conjunctions: every passing row has these values
+    assertThat(equalities("row.sku == token.attrs.sku", attrs)).containsExactly(java.util.Map.entry("sku", "s-1"));
+    assertThat(equalities("token.attrs.id == row.id && (row.price > 3.0 && row.sku == 'x')", attrs))
+        .containsExactly(java.util.Map.entry("id", 7L), java.util.Map.entry("sku", "x"));
+    // under OR or NOT, or not an equality: no constraint on its own
+    assertThat(equalities("row.sku == 'a' || row.sku == 'b'", attrs)).isEmpty();
+    assertThat(equalities("row.id == 1 && (row.sku == 'a' || row.price > 1.0)", attrs))
+        .containsExactly(java.util.Map.entry("id", 1L));
+    assertThat(equalities("!(row.sku == 'a') && row.sku != 'b' && row.id >= 2 && row.sku in ['c']", attrs))
+        .isEmpty();
+    // a missing attribute binds NULL: the filter matches nothing and nothing is pushed
+    assertThat(equalities("row.sku == token.attrs.missing", attrs)).isEmpty();
+  }
+
+  @Test
+  void noRowFilterHasNoEqualities() throws Exception {
+    PolicySnapshot s = Fixtures.compile(BASE);
+    TokenClaims t = Fixtures.token("a", java.util.Set.of("items:read"), java.util.Map.of());
+    assertThat(s.decide(Fixtures.request(t, "items", io.portcullis.policy.model.Action.READ)).rowFilter()
+        .equalities()).isEmpty();
+  }
 }

@@ -41,6 +41,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -61,6 +62,8 @@ import tools.jackson.core.JsonToken;
  */
 public final class PolicyConfigLoader {
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
+  /** Unreserved characters (and brackets, for APIs spelling filters as filter[owner]): sent without encoding. */
+  private static final Pattern QUERY_PARAM_NAME = Pattern.compile("[A-Za-z0-9._~\\[\\]-]+");
 
   private PolicyConfigLoader() {}
 
@@ -415,7 +418,7 @@ public final class PolicyConfigLoader {
     }
 
     HttpRoute route(MapNode m, String path) {
-      keys(m, path, "id", "path_prefix", "uri", "timeout");
+      keys(m, path, "id", "path_prefix", "uri", "timeout", "filter_params");
       String id = required(m, "id", path);
       String prefix = required(m, "path_prefix", path);
       if (!prefix.isEmpty() && !prefix.startsWith("/")) {
@@ -432,7 +435,17 @@ public final class PolicyConfigLoader {
           timeout = d;
         }
       }
-      return new HttpRoute(id, prefix, uri, timeout);
+      Map<String, String> filterParams = strMap(m, "filter_params", path);
+      Set<String> paramNames = new HashSet<>();
+      for (Map.Entry<String, String> e : filterParams.entrySet()) {
+        String p = path + ".filter_params." + e.getKey();
+        if (!QUERY_PARAM_NAME.matcher(e.getValue()).matches()) {
+          issueAt(p, "query parameter name '" + e.getValue() + "' (expected: letters, digits and . _ ~ - [ ])");
+        } else if (!paramNames.add(e.getValue().toLowerCase(Locale.ROOT))) {
+          issueAt(p, "query parameter '" + e.getValue() + "' is already used by another column");
+        }
+      }
+      return new HttpRoute(id, prefix, uri, timeout, filterParams);
     }
 
     // ---- helpers --------------------------------------------------------------------------------------------

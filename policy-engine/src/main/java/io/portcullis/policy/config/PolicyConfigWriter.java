@@ -232,6 +232,9 @@ public final class PolicyConfigWriter {
     m.put("path_prefix", r.pathPrefix());
     m.put("uri", r.uri());
     m.put("timeout", duration(r.timeout()));
+    if (!r.filterParams().isEmpty()) {
+      m.put("filter_params", new LinkedHashMap<>(r.filterParams()));
+    }
     return m;
   }
 

@@ -44,6 +44,7 @@ class PolicyConfigLoaderTest {
     assertThat(c.policies().get(1).effect()).isEqualTo(Effect.DENY);
     assertThat(c.policies().get(2).effect()).isEqualTo(Effect.MASK);
     assertThat(c.routes().get(0).timeout()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(c.routes().get(0).filterParams()).containsExactly(java.util.Map.entry("warehouse", "wh"));
     assertThat(c.settings().piiMode()).isEqualTo("mask");
   }
 
@@ -128,6 +129,17 @@ class PolicyConfigLoaderTest {
         """);
     assertThat(e.issues()).extracting(ConfigIssue::path, ConfigIssue::message)
         .containsExactly(org.assertj.core.groups.Tuple.tuple("apps[1].id", "duplicate id 'a'"));
+  }
+
+  @Test
+  void filterParamsNeedPlainUniqueParameterNames() {
+    PolicyConfigException e = catchConfig("""
+        routes:
+          - {id: r, path_prefix: /r, uri: "http://u", filter_params: {owner_id: "owner&all=1", region: r, zone: R}}
+        """);
+    assertThat(e.issues()).extracting(ConfigIssue::path).containsExactly(
+        "routes[0].filter_params.owner_id", "routes[0].filter_params.zone");
+    assertThat(e.issues().get(1).message()).contains("already used");
   }
 
   @Test
