@@ -13,9 +13,14 @@ import io.portcullis.policy.model.Column;
 import io.portcullis.policy.model.Dataset;
 import io.portcullis.policy.model.HttpSource;
 import java.io.IOException;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -120,7 +125,13 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
     HttpMethod method = request.getMethod();
     boolean idempotentRead = HttpMethod.GET.equals(method) || HttpMethod.HEAD.equals(method);
 
-    ServerHttpRequest upstreamRequest = request.mutate().headers(h -> {
+    ServerHttpRequest.Builder upstream = request.mutate();
+    URI pushed = pushRowFilter(request.getURI(), route.getMetadata().get(UpstreamRouteRepository.FILTER_PARAMS),
+        decision.rowFilter().equalities());
+    if (pushed != null) {
+      upstream.uri(pushed);
+    }
+    ServerHttpRequest upstreamRequest = upstream.headers(h -> {
       h.remove(HttpHeaders.AUTHORIZATION); // our access token means nothing to the third party
       h.remove(HttpHeaders.COOKIE);
       h.remove(HttpHeaders.PROXY_AUTHORIZATION);
@@ -152,6 +163,59 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
     }
     return call.onErrorMap(e -> !(e instanceof ProblemException), e -> toProblem(e, routeId))
         .doOnError(e -> restoreHeaders(exchange, own));
+  }
+
+  /**
+   * The request URI with the row filter's equalities on the route's declared columns as query parameters, each
+   * replacing whatever the client sent under that name (compared decoded and case-insensitively, so {@code Own%65r=}
+   * cannot slip past); null when nothing is pushed. The upstream's filtering only saves transfer: the body is still
+   * filtered row by row.
+   */
+  static @Nullable URI pushRowFilter(URI uri, @Nullable Object declared, Map<String, Object> equalities) {
+    if (!(declared instanceof Map<?, ?> params) || params.isEmpty() || equalities.isEmpty()) {
+      return null;
+    }
+    Map<String, String> push = new LinkedHashMap<>();
+    for (Map.Entry<?, ?> e : params.entrySet()) {
+      Object value = equalities.get(String.valueOf(e.getKey()));
+      if (value != null) {
+        push.put(String.valueOf(e.getValue()), String.valueOf(value));
+      }
+    }
+    if (push.isEmpty()) {
+      return null;
+    }
+    Set<String> replaced = new HashSet<>();
+    push.keySet().forEach(name -> replaced.add(name.toLowerCase(Locale.ROOT)));
+    StringBuilder query = new StringBuilder();
+    String raw = uri.getRawQuery();
+    if (raw != null && !raw.isEmpty()) {
+      for (String pair : raw.split("&")) {
+        int eq = pair.indexOf('=');
+        String name = eq < 0 ? pair : pair.substring(0, eq);
+        String decoded;
+        try {
+          decoded = URLDecoder.decode(name, StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException malformed) {
+          continue; // a name we cannot read might be one the upstream reads as ours: drop it
+        }
+        if (pair.isEmpty() || replaced.contains(decoded.trim().toLowerCase(Locale.ROOT))) {
+          continue;
+        }
+        query.append(query.isEmpty() ? "" : "&").append(pair);
+      }
+    }
+    push.forEach((name, value) -> query.append(query.isEmpty() ? "" : "&").append(encode(name)).append('=')
+        .append(encode(value)));
+    StringBuilder u = new StringBuilder();
+    u.append(uri.getScheme()).append("://").append(uri.getRawAuthority()).append(uri.getRawPath()).append('?')
+        .append(query);
+    return URI.create(u.toString());
+  }
+
+  private static String encode(String s) {
+    // form encoding writes a space as '+', which some upstreams read literally
+    return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
   }
 
   /** What the body filter needs, resolved once per request. */

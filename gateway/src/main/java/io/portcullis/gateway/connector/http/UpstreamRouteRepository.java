@@ -39,6 +39,8 @@ final class UpstreamRouteRepository implements RouteDefinitionRepository {
   static final String TIMEOUT_MILLIS = "portcullis-timeout-ms";
   /** Route metadata key: the path prefix as configured, which the raw request path must start with literally. */
   static final String PREFIX = "portcullis-prefix";
+  /** Route metadata key: dataset column to upstream query parameter ({@code filter_params}); absent when none. */
+  static final String FILTER_PARAMS = "portcullis-filter-params";
   static final String ID_PREFIX = "portcullis-upstream:";
 
   private static final Pattern SAFE_BASE_PATH = Pattern.compile("(/[A-Za-z0-9._~!&'()*+,=:@-]+)*/?");
@@ -115,6 +117,9 @@ final class UpstreamRouteRepository implements RouteDefinitionRepository {
     metadata.put(ROUTE_ID, id);
     metadata.put(TIMEOUT_MILLIS, timeout);
     metadata.put(PREFIX, mount.prefix());
+    if (!mount.route().filterParams().isEmpty()) {
+      metadata.put(FILTER_PARAMS, mount.route().filterParams());
+    }
     metadata.put(RouteMetadataUtils.RESPONSE_TIMEOUT_ATTR, timeout);
     metadata.put(RouteMetadataUtils.CONNECT_TIMEOUT_ATTR, (int) Math.min(timeout, 10_000));
     d.setMetadata(metadata);

@@ -149,7 +149,8 @@ class HttpUpstreamGatewayTest {
         {"crm.slow", "crm-slow", "/crm-slow", "/slow", "/data", "500ms"},
         {"crm.flaky", "crm-flaky", "/crm-flaky", "/flaky", "/data", "2s"},
         {"crm.junk", "crm-junk", "/crm-junk", "/junk", "/data", "2s"},
-        {"crm.bulk", "crm-bulk", "/crm-bulk", "/bulk", "", "60s"}};
+        {"crm.bulk", "crm-bulk", "/crm-bulk", "/bulk", "", "60s"},
+        {"crm.pushed", "crm-pushed", "/crm-pushed", "/pushed", "/data", "2s"}};
     for (String[] r : routes) {
       y.append("""
             - name: %s
@@ -175,7 +176,10 @@ class HttpUpstreamGatewayTest {
     }
     y.append("routes:\n");
     for (String[] r : routes) {
-      y.append("  - {id: %s, path_prefix: %s, uri: \"%s%s\", timeout: %s}\n".formatted(r[1], r[2], upstream, r[3], r[5]));
+      // crm-pushed asks the upstream to pre-filter by the row filter's region
+      String params = r[1].equals("crm-pushed") ? ", filter_params: {region: region}" : "";
+      y.append("  - {id: %s, path_prefix: %s, uri: \"%s%s\", timeout: %s%s}\n"
+          .formatted(r[1], r[2], upstream, r[3], r[5], params));
     }
     return y.toString();
   }
@@ -225,6 +229,31 @@ class HttpUpstreamGatewayTest {
         .withQueryParam("page", com.github.tomakehurst.wiremock.client.WireMock.equalTo("1"))
         .withoutHeader(HttpHeaders.AUTHORIZATION));
     assertAudited(requestId(r), "allowed", 200, null, 2);
+  }
+
+  @Test
+  void theRowFilterGoesUpstreamAsTheDeclaredParameterAndTheAnswerIsStillFiltered() throws Exception {
+    // a misbehaving upstream that ignores ?region= and answers every region
+    UPSTREAM.stubFor(get(urlPathEqualTo("/pushed/contacts")).willReturn(okJson(CRM_BODY)));
+
+    HttpResponse<String> r = send("/crm-pushed/contacts?page=1&region=us&Region=us&reg%69on=us", token);
+
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).contains("\"name\":\"Ann\"", "\"name\":\"Dan\"")
+        .doesNotContain("Bob", "Cat", "\"us\"");
+    // the token's region (eu), once; the client's attempts to widen it are gone, its other parameters kept
+    List<com.github.tomakehurst.wiremock.verification.LoggedRequest> seen =
+        UPSTREAM.findAll(getRequestedFor(urlPathEqualTo("/pushed/contacts")));
+    assertThat(seen).extracting(com.github.tomakehurst.wiremock.verification.LoggedRequest::getUrl)
+        .containsExactly("/pushed/contacts?page=1&region=eu");
+    assertAudited(requestId(r), "allowed", 200, null, 2);
+
+    // a route without filter_params passes the client's query through untouched
+    UPSTREAM.stubFor(get(urlPathEqualTo("/api/unpushed")).willReturn(okJson(CRM_BODY)));
+    assertThat(send("/crm/unpushed?region=us", token).body()).doesNotContain("Bob");
+    assertThat(UPSTREAM.findAll(getRequestedFor(urlPathEqualTo("/api/unpushed"))))
+        .extracting(com.github.tomakehurst.wiremock.verification.LoggedRequest::getUrl)
+        .containsExactly("/api/unpushed?region=us");
   }
 
   @Test

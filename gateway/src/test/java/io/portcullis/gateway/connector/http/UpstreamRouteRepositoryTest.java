@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.portcullis.gateway.pipeline.GovernedPaths;
 import io.portcullis.policy.config.PolicyConfigLoader;
 import io.portcullis.policy.model.PolicyConfig;
+import java.net.URI;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.springframework.cloud.gateway.route.RouteDefinition;
@@ -63,5 +64,22 @@ class UpstreamRouteRepositoryTest {
         "/crm;v=1/x", "/%63rm/contacts", "/crm/..")) {
       assertThat(GovernedUpstreamFilter.unsafePath(p, "/crm")).as(p).isTrue();
     }
+  }
+
+  @Test
+  void theRowFilterEqualitiesReplaceTheClientsParametersOfTheSameName() {
+    java.util.Map<String, String> declared = new java.util.LinkedHashMap<>();
+    declared.put("owner_id", "owner");
+    declared.put("region", "filter[region]");
+    URI uri = URI.create("http://gw:8080/crm/contacts?page=2&owner=*&OWNER=x&own%65r=y&q=a%20b&flag");
+    URI pushed = GovernedUpstreamFilter.pushRowFilter(uri, declared, java.util.Map.of("owner_id", "a&b=c d"));
+    assertThat(pushed.toString())
+        .isEqualTo("http://gw:8080/crm/contacts?page=2&q=a%20b&flag&owner=a%26b%3Dc%20d");
+    assertThat(GovernedUpstreamFilter.pushRowFilter(URI.create("http://gw/crm/x"), declared,
+        java.util.Map.of("region", "eu", "owner_id", 7L)).getRawQuery())
+        .isEqualTo("owner=7&filter%5Bregion%5D=eu");
+    // nothing declared, or no equality on a declared column: the request goes as the client sent it
+    assertThat(GovernedUpstreamFilter.pushRowFilter(uri, null, java.util.Map.of("owner_id", "a"))).isNull();
+    assertThat(GovernedUpstreamFilter.pushRowFilter(uri, declared, java.util.Map.of("name", "a"))).isNull();
   }
 }
