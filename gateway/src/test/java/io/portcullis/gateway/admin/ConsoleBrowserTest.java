@@ -30,6 +30,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -120,7 +121,8 @@ class ConsoleBrowserTest {
   }
 
   WebDriverWait waitFor(Duration d) {
-    return new WebDriverWait(browser, d);
+    // the dashboard re-renders its cards every second: an element found in one poll may be gone in the next
+    return (WebDriverWait) new WebDriverWait(browser, d).ignoring(StaleElementReferenceException.class);
   }
 
   @Test
