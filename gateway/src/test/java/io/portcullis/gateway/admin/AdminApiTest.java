@@ -71,6 +71,9 @@ class AdminApiTest {
   AdminRoutes adminRoutes;
 
   @Autowired
+  ConsoleRoutes consoleRoutes;
+
+  @Autowired
   ReviewScheduler reviews;
 
   String seededYaml;
@@ -623,8 +626,10 @@ class AdminApiTest {
         .expectBody(Map.class).returnResult().getResponseBody();
     assertThat(doc.get("openapi")).isEqualTo("3.0.3");
     Map<String, Map<String, Object>> paths = (Map<String, Map<String, Object>>) doc.get("paths");
-    List<String> routes = registeredRoutes(adminRoutes.routes());
-    assertThat(routes).hasSizeGreaterThan(30);
+    List<String> routes = new ArrayList<>(registeredRoutes(adminRoutes.routes()));
+    routes.addAll(registeredRoutes(consoleRoutes.adminRoutes((request, next) -> next.handle(request))));
+    registeredRoutes(consoleRoutes.publicRoutes()).stream().filter(r -> r.contains(" /admin/")).forEach(routes::add);
+    assertThat(routes).hasSizeGreaterThan(30).contains("GET /admin/ops/stream", "POST /admin/ops/tickets");
     List<String> documented = new ArrayList<>();
     paths.forEach((path, ops) -> ops.keySet().forEach(m -> documented.add(m.toUpperCase() + " " + path)));
     assertThat(documented).containsExactlyInAnyOrderElementsOf(routes);
