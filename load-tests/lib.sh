@@ -2,6 +2,8 @@
 # a Portcullis instance, tokens, wrk measurement. Callers set WORK (a temp dir) and PIDS=() and install `cleanup`.
 
 CORES=$(nproc); SERVER_CPU=0; LOAD_CPU=$(( CORES > 1 ? 1 : 0 ))
+# one key-encryption key per run: replicas sharing a database must unseal the same signing keys
+KEK=${KEK:-$(head -c 32 /dev/urandom | base64)}
 
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -102,7 +104,7 @@ start_portcullis() {
     --portcullis.admin.port=$(( port + 1 )) --portcullis.demo.enabled=false \
     --portcullis.database.data-dir="$WORK/pgdata-$name" --portcullis.policy.config-file="$WORK/portcullis.yaml" \
     --portcullis.audit.spill-dir="$WORK/spill-$name" --portcullis.audit.chain-id="load-$name" \
-    --portcullis.broker.key-encryption-key="$(head -c 32 /dev/urandom | base64)" "$@" \
+    --portcullis.broker.key-encryption-key="$KEK" "$@" \
     > "$WORK/portcullis-$name.log" 2>&1 &
   PIDS+=($!)
 }
