@@ -15,85 +15,22 @@ declare -A PORT=( [off]=18184 [local]=18186 [redis]=18188 )
 read -r -a MODES <<< "${QUOTA_BENCH_MODES:-off local redis}"   # e.g. QUOTA_BENCH_MODES=redis for Redis only
 WORK=$(mktemp -d /tmp/portcullis-quota-bench.XXXXXX)
 PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
-  wait 2>/dev/null || true
-}
+source load-tests/lib.sh
 trap cleanup EXIT
-for tool in wrk nginx taskset curl java redis-server redis-cli; do
-  command -v $tool >/dev/null || { echo "missing $tool (Debian: apt-get install -y wrk nginx redis-server util-linux curl)"; exit 1; }
-done
-CORES=$(nproc); SERVER_CPU=0; LOAD_CPU=$(( CORES > 1 ? 1 : 0 ))
+require wrk nginx taskset curl java redis-server redis-cli
 
 echo "== build (package, no install)"
-./mvnw -B -q -DskipTests -Djacoco.skip=true -pl gateway -am package >/dev/null
-GW_JAR=$(ls gateway/target/gateway-*.jar | grep -v original | head -1)
+build_gateway
 
 echo "== upstream (nginx static page)"
-mkdir -p "$WORK/www/crm" "$WORK/logs"
-chmod 755 "$WORK"
-python3 - "$WORK/www/crm/contacts" <<'PY'
-import json, sys
-owners = ["team-ops", "team-sales", "team-lab"]
-rows = [{"id": i, "owner_id": owners[i % 3], "name": f"Contact {i}", "email": f"c{i}@client{i % 7}.example",
-         "phone": f"+44 20 7946 {1000 + i:04d}", "region": "eu" if i % 2 else "us", "score": i % 100}
-        for i in range(1, 61)]
-json.dump({"data": rows, "page": 1}, open(sys.argv[1], "w"))
-PY
-cat > "$WORK/nginx.conf" <<NGINX
-worker_processes 1;
-pid $WORK/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  default_type application/json;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$UP; root $WORK/www; }
-}
-NGINX
-taskset -c $SERVER_CPU nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/logs/error.log"
+start_upstream $UP
 
 echo "== redis-server on a random port"
 REDIS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 taskset -c $SERVER_CPU redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
   > "$WORK/redis.log" 2>&1 & PIDS+=($!)
 
-SECRET="pcs_load_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-HASH=$(java --class-path "$(ls token-broker/target/token-broker-*.jar | grep -v original | head -1)" \
-  load-tests/HashSecret.java "$SECRET")
-# A rate no run can reach: every request is admitted, so the three modes do the same work apart from the stage.
-cat > "$WORK/portcullis.yaml" <<YAML
-apps:
-  - id: load-app
-    tier: 1
-    client: {secret_hash: "$HASH"}
-    attrs: {owner_id: team-ops}
-    consents: [crm.contacts]
-    quota: {rate_per_second: 1000000, burst: 1000000, concurrency: 100000}
-routes:
-  - {id: crm, path_prefix: /crm, uri: "http://127.0.0.1:$UP/crm", timeout: 5s}
-datasets:
-  - name: crm.contacts
-    template: custom
-    source: {type: http, route: crm, rows_pointer: /data}
-    columns:
-      - {name: id, type: bigint}
-      - {name: owner_id, type: text}
-      - {name: name, type: text}
-      - {name: email, type: text, tags: [pii]}
-      - {name: phone, type: text, tags: [pii]}
-      - {name: region, type: text}
-      - {name: score, type: integer}
-grants:
-  - id: load-app-crm
-    app: load-app
-    dataset: crm.contacts
-    actions: [read]
-    row_filter: "row.owner_id == token.attrs.owner_id"
-    columns:
-      masks: {email: email_domain, phone: last4}
-YAML
+write_load_config $UP
 
 echo "== three Portcullis instances, started one after another on any core, then pinned with their PostgreSQL to CPU $SERVER_CPU"
 # (on a busy shared box the embedded PostgreSQL misses the default 2 s connection-acquire timeout during start-up,
@@ -116,7 +53,7 @@ for m in "${MODES[@]}"; do
     --portcullis.admin.port=$(( ${PORT[$m]} + 1 )) --portcullis.demo.enabled=false \
     --portcullis.database.data-dir="$WORK/pgdata-$m" --portcullis.policy.config-file="$WORK/portcullis.yaml" \
     --portcullis.audit.spill-dir="$WORK/spill-$m" --portcullis.audit.chain-id="quota-bench-$m" \
-    --portcullis.broker.key-encryption-key="$(head -c 32 /dev/urandom | base64)" --spring.profiles.active=bench \
+    --portcullis.broker.key-encryption-key="$KEK" --spring.profiles.active=bench \
     --portcullis.database.acquire-timeout=10s \
     ${EXTRA[$m]} > "$WORK/portcullis-$m.log" 2>&1 & PIDS+=($!)
   wait_for "http://127.0.0.1:${PORT[$m]}/.well-known/jwks.json" "$WORK/portcullis-$m.log" "${PIDS[-1]}"
@@ -148,7 +85,6 @@ redis_calls() { redis-cli -p "$REDIS_PORT" INFO commandstats | sed -nE 's/^cmdst
 # Round trips, not commands: commandstats also counts the commands a script runs inside Redis. bucket4j's CAS protocol
 # is one client GET then one EVAL (whose script runs get + psetex, or set nx px, server-side): 2 round trips per EVAL.
 redis_total() { redis_calls | awk '$1 == "eval" || $1 == "evalsha" {s+=2*$2} END {print s+0}'; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 for m in "${MODES[@]}"; do
   echo "== $m: warm-up ${WARMUP}s"

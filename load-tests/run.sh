@@ -15,49 +15,16 @@ read -r -a ORDER <<< "${TARGETS:-upstream nginx scg portcullis portcullis-noaudi
 wants() { [[ " ${ORDER[*]} " == *" $1 "* ]]; }
 WORK=$(mktemp -d /tmp/portcullis-load.XXXXXX)
 PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
-  wait 2>/dev/null || true
-}
+source load-tests/lib.sh
 trap cleanup EXIT
-for tool in wrk nginx taskset curl java; do
-  command -v $tool >/dev/null || { echo "missing $tool (Debian: apt-get install -y wrk nginx util-linux curl)"; exit 1; }
-done
-CORES=$(nproc); SERVER_CPU=0; LOAD_CPU=$(( CORES > 1 ? 1 : 0 ))
+require wrk nginx taskset curl java
 
 echo "== build"
 # package, not install: the reactor resolves the modules, and ~/.m2 (shared with other builds) stays untouched
-./mvnw -B -q -DskipTests -pl gateway,load-tests -am package >/dev/null
-GW_JAR=$(ls gateway/target/gateway-*.jar | grep -v original | head -1)
-SCG_JAR=$(ls load-tests/target/load-tests-*.jar | grep -v original | head -1)
+build_gateway
 
 echo "== upstream (nginx static) and nginx proxy"
-mkdir -p "$WORK/www/crm" "$WORK/logs"
-chmod 755 "$WORK"   # nginx workers run unprivileged and must read the static page
-python3 - "$WORK/www/crm/contacts" <<'PY'
-import json, sys
-owners = ["team-ops", "team-sales", "team-lab"]
-rows = [{"id": i, "owner_id": owners[i % 3], "name": f"Contact {i}", "email": f"c{i}@client{i % 7}.example",
-         "phone": f"+44 20 7946 {1000 + i:04d}", "region": "eu" if i % 2 else "us", "score": i % 100}
-        for i in range(1, 61)]
-json.dump({"data": rows, "page": 1}, open(sys.argv[1], "w"))
-PY
-cat > "$WORK/nginx.conf" <<NGINX
-worker_processes 1;
-pid $WORK/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  default_type application/json;
-  keepalive_requests 1000000;
-  upstream up { server 127.0.0.1:$UP; keepalive 64; }
-  server { listen 127.0.0.1:$UP; root $WORK/www; }
-  server { listen 127.0.0.1:$NGX;
-    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } }
-}
-NGINX
-taskset -c $SERVER_CPU nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/logs/error.log"
+start_upstream $UP $NGX
 
 if wants scg; then
   echo "== bare Spring Cloud Gateway"
@@ -66,39 +33,7 @@ if wants scg; then
 fi
 
 echo "== Portcullis (embedded PostgreSQL, generated policy)"
-SECRET="pcs_load_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-HASH=$(java --class-path "$(ls token-broker/target/token-broker-*.jar | head -1)" load-tests/HashSecret.java "$SECRET")
-cat > "$WORK/portcullis.yaml" <<YAML
-apps:
-  - id: load-app
-    tier: 1
-    client: {secret_hash: "$HASH"}
-    attrs: {owner_id: team-ops}
-    consents: [crm.contacts]
-    quota: {rate_per_second: 1000000, burst: 1000000, concurrency: 100000}
-routes:
-  - {id: crm, path_prefix: /crm, uri: "http://127.0.0.1:$UP/crm", timeout: 5s}   # prefix replaced by the uri path
-datasets:
-  - name: crm.contacts
-    template: custom
-    source: {type: http, route: crm, rows_pointer: /data}
-    columns:
-      - {name: id, type: bigint}
-      - {name: owner_id, type: text}
-      - {name: name, type: text}
-      - {name: email, type: text, tags: [pii]}
-      - {name: phone, type: text, tags: [pii]}
-      - {name: region, type: text}
-      - {name: score, type: integer}
-grants:
-  - id: load-app-crm
-    app: load-app
-    dataset: crm.contacts
-    actions: [read]
-    row_filter: "row.owner_id == token.attrs.owner_id"
-    columns:
-      masks: {email: email_domain, phone: last4}
-YAML
+write_load_config $UP
 # CPU time (clock ticks) of a process and its descendants, and of a gateway with its embedded PostgreSQL (whose
 # postmaster pg_ctl detaches): per request, the figure a shared machine disturbs least (wall-clock req/s depends on
 # how much of the core the other builds leave)
@@ -122,11 +57,10 @@ portcullis() {
   taskset -c $SERVER_CPU java -Xms1g -Xmx1g -jar "$GW_JAR" --server.port="$port" --portcullis.admin.port="$admin" \
     --portcullis.demo.enabled=false --portcullis.database.data-dir="$WORK/$name-pgdata" \
     --portcullis.policy.config-file="$WORK/portcullis.yaml" --portcullis.audit.spill-dir="$WORK/$name-spill" \
-    --portcullis.broker.key-encryption-key="$(head -c 32 /dev/urandom | base64)" "$@" \
+    --portcullis.broker.key-encryption-key="$KEK" "$@" \
     --portcullis.database.acquire-timeout=20s `# a start on a busy shared core misses the default 2 s` \
     > "$WORK/$name.log" 2>&1 & PIDS+=($!); GWPID[$name]=$!
 }
-wait_for() { for _ in $(seq 1 180); do curl -s -o /dev/null "$1" && return 0; sleep 1; done; echo "timeout: $1"; tail -30 "$2"; exit 1; }
 # one after the other: two JVMs and two PostgreSQL starting on one core can miss the pool's acquisition timeout
 wants portcullis && portcullis portcullis $PC $PCA && wait_for "http://127.0.0.1:$PC/.well-known/jwks.json" "$WORK/portcullis.log"
 # the audit off, for its cost: refused at start unless the bench profile is active
@@ -154,7 +88,6 @@ for name in portcullis portcullis-noaudit; do
     "$(for pm in $(pgrep -f -- "-D $WORK/$name-pgdata" || true); do tree_pids "$pm"; done | wc -l) PostgreSQL process(es)"
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 declare -A RPS P50 P99 P999
 for target in "${ORDER[@]}"; do
   echo "== $target: warm-up ${WARMUP}s"
