@@ -9,8 +9,8 @@ import org.jspecify.annotations.Nullable;
 /**
  * A governed resource (DESIGN.md §2); {@code contract} is the JSON Schema text writes are validated against.
  *
- * @param statementTimeout how long a read may wait for its next row before it is cancelled in the datastore; null =
- *                         the gateway's default
+ * @param statementTimeout how long a read may wait for its next row, and a write's statement may run or wait for a
+ *                         lock, before it is cancelled in the datastore; null = the gateway's default
  * @param maxCost          the most a read may cost by the datastore planner's estimate (PostgreSQL cost units);
  *                         0 = no limit of the dataset's own
  */

@@ -59,11 +59,23 @@ import tools.jackson.databind.json.JsonMapper;
  * manages cannot be written; a masked column can be given a value when a row is created (a write-only field) but
  * never changed. Bodies are JSON objects of at most {@code maxBodyBytes}, validated against the
  * dataset's contract; every problem with a body is reported at once with its JSON pointer.
+ *
+ * <p>A write is bounded by its dataset's {@code statement_timeout} (the gateway default when it sets none), like a
+ * read: PostgreSQL itself cancels a statement that runs or waits for a lock longer ({@code SET LOCAL
+ * statement_timeout} in the write's transaction), so the transaction rolls back in the server — nothing
+ * half-written — and the client gets {@code upstream_unavailable} (504) instead of waiting on another transaction.
  */
 public final class PostgresWriter {
 
   /** 64 KiB: far above any row a micro-app form writes, small enough that parsing it is cheap on the event loop. */
   public static final int DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+
+  /**
+   * How much longer than the statement timeout the gateway waits for the whole write before giving up on its own: the
+   * server's timeout is what normally ends a stuck write (cleanly, with a rollback); this only covers a server or
+   * network that stops answering altogether, and a transaction of several statements that each stay just under it.
+   */
+  static final Duration CLIENT_GRACE = Duration.ofSeconds(1);
 
   private final SourcePools pools;
   private final Duration statementTimeout;
@@ -136,7 +148,7 @@ public final class PostgresWriter {
       WriteStatement statement = WriteStatement.insert(PostgresReader.qualified(source), decision.rowFilter(),
           assignments, returned.fetched());
       ctx.queryFingerprint(SelectStatement.fingerprint(decision.rowFilter().fingerprint() + "|" + statement.sql()));
-      return inTransaction(source, c -> writtenRow(c, statement, returned, plan), plan)
+      return inTransaction(source, timeout(dataset), c -> writtenRow(c, statement, returned, plan), plan)
           .flatMap(row -> {
             byte[] encoded = returned.encoder(json, plan).encode(row);
             ctx.addRow(encoded.length);
@@ -190,7 +202,7 @@ public final class PostgresWriter {
       WriteStatement statement = WriteStatement.update(PostgresReader.qualified(source), decision.rowFilter(),
           dataset.roles().softDelete(), source.key(), keyValue, assignments, returned.fetched());
       ctx.queryFingerprint(SelectStatement.fingerprint(decision.rowFilter().fingerprint() + "|" + statement.sql()));
-      return inTransaction(source, c -> writtenRow(c, statement, returned, plan), plan)
+      return inTransaction(source, timeout(dataset), c -> writtenRow(c, statement, returned, plan), plan)
           .switchIfEmpty(Mono.error(() -> notFound(dataset)))
           .flatMap(row -> ok(ctx, returned, plan, row));
     });
@@ -240,7 +252,7 @@ public final class PostgresWriter {
         List.of(WriteStatement.Assignment.value(stateColumn, column(dataset, stateColumn).type(), next.wire())),
         returned.fetched());
     ctx.queryFingerprint(SelectStatement.fingerprint(decision.rowFilter().fingerprint() + "|" + change.sql()));
-    return inTransaction(source, c -> Flux.from(bound(c, lock).execute())
+    return inTransaction(source, timeout(dataset), c -> Flux.from(bound(c, lock).execute())
             .flatMap(result -> result.map((row, meta) -> new String[] {
                 row.get(0, String.class), reviewerColumn == null ? null : row.get(1, String.class)}))
             .next()
@@ -292,11 +304,9 @@ public final class PostgresWriter {
             source.key(), keyValue)
         : WriteStatement.delete(table, decision.rowFilter(), source.key(), keyValue);
     ctx.queryFingerprint(SelectStatement.fingerprint(decision.rowFilter().fingerprint() + "|" + statement.sql()));
-    return Mono.usingWhen(SourcePools.connect(pools.of(source)),
+    return inTransaction(source, timeout(dataset),
             c -> Flux.from(bound(c, statement).execute()).flatMap(Result::getRowsUpdated).reduce(0L, Long::sum),
-            Connection::close)
-        .timeout(statementTimeout)
-        .onErrorMap(R2dbcException.class, e -> refusal(e, decision.columns()))
+            decision.columns())
         .flatMap(n -> n == 0 ? Mono.error(notFound(dataset)) : ServerResponse.noContent().build());
   }
 
@@ -354,15 +364,29 @@ public final class PostgresWriter {
     }
   }
 
-  /** Runs {@code work} in one transaction: committed when it completes, rolled back on error or cancellation. */
-  private <T> Mono<T> inTransaction(PostgresSource source, Function<Connection, Mono<T>> work, ColumnPlan plan) {
+  private Duration timeout(Dataset dataset) {
+    return dataset.statementTimeout() != null ? dataset.statementTimeout() : statementTimeout;
+  }
+
+  /**
+   * Runs {@code work} in one transaction whose statements PostgreSQL cancels after {@code timeout}: committed when it
+   * completes, rolled back on error or cancellation. {@code SET LOCAL} ends with the transaction, so the pooled
+   * connection goes back with the server's own setting.
+   */
+  private <T> Mono<T> inTransaction(PostgresSource source, Duration timeout, Function<Connection, Mono<T>> work,
+      ColumnPlan plan) {
+    // an integer of milliseconds the gateway computed from validated config: no client text in the statement
+    String limit = "SET LOCAL statement_timeout = " + Math.max(1, timeout.toMillis());
     return Mono.usingWhen(SourcePools.connect(pools.of(source)),
-            c -> Mono.usingWhen(Mono.from(c.beginTransaction()).thenReturn(c), work,
+            c -> Mono.usingWhen(Mono.from(c.beginTransaction())
+                    .then(Flux.from(c.createStatement(limit).execute()).flatMap(Result::getRowsUpdated).then())
+                    .thenReturn(c),
+                work,
                 Connection::commitTransaction,
                 (tx, error) -> tx.rollbackTransaction(),
                 Connection::rollbackTransaction),
             Connection::close)
-        .timeout(statementTimeout)
+        .timeout(timeout.plus(CLIENT_GRACE))
         .onErrorMap(R2dbcException.class, e -> refusal(e, plan));
   }
 
@@ -401,6 +425,12 @@ public final class PostgresWriter {
    */
   private static Throwable refusal(R2dbcException e, ColumnPlan plan) {
     String state = e.getSqlState();
+    if ("57014".equals(state) || "55P03".equals(state)) {
+      // query_canceled by our statement_timeout, lock_not_available: the write waited too long and was rolled back
+      return new ProblemException(ProblemCode.UPSTREAM_TIMEOUT,
+          "the write did not complete within the dataset's statement timeout and was not applied", null, List.of(),
+          Map.of(HttpHeaders.RETRY_AFTER, "1"));
+    }
     if (state == null || !(state.startsWith("22") || state.startsWith("23"))) {
       return e;
     }
