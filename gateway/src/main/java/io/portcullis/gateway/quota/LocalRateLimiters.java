@@ -31,6 +31,30 @@ final class LocalRateLimiters implements RateLimiters {
   }
 
   @Override
+  public Mono<RateProbe.Pair> tryConsumeBoth(String key, LimitSpec spec, String otherKey, LimitSpec otherSpec) {
+    return Mono.just(consumeBothNow(key, spec, otherKey, otherSpec));
+  }
+
+  /**
+   * Not atomic across the two buckets (each is, on its own): a token taken from the first is handed back when the
+   * second refuses, so concurrent requests may briefly see one token less in the first — never more than its limit.
+   */
+  RateProbe.Pair consumeBothNow(String key, LimitSpec spec, String otherKey, LimitSpec otherSpec) {
+    Bucket first = bucket(key, spec);
+    Bucket second = bucket(otherKey, otherSpec);
+    RateProbe a = RateProbe.of(first.tryConsumeAndReturnRemaining(1), spec);
+    if (!a.consumed()) {
+      return new RateProbe.Pair(a, RateProbe.untaken(second.estimateAbilityToConsume(1), otherSpec));
+    }
+    RateProbe b = RateProbe.of(second.tryConsumeAndReturnRemaining(1), otherSpec);
+    if (!b.consumed()) {
+      first.addTokens(1);
+      a = a.givenBack(spec);
+    }
+    return new RateProbe.Pair(a, b);
+  }
+
+  @Override
   public Mono<RateProbe> peek(String key, LimitSpec spec) {
     return Mono.just(RateProbe.peek(bucket(key, spec).estimateAbilityToConsume(1), spec));
   }

@@ -38,8 +38,8 @@ import reactor.core.publisher.Mono;
  * capacity, the tokens left, seconds until it is full again), whatever its final status.
  *
  * <p>The app × dataset bucket gives an expensive dataset (cost weight w &gt; 1) 1/w of the app's rate and burst; for
- * weight ≤ 1 it could never refuse before the app's own bucket, so it is not consulted (one bucket operation, one Redis
- * round trip at most).
+ * weight ≤ 1 it could never refuse before the app's own bucket, so it is not consulted. Both buckets are taken from
+ * together or not at all, in one bucket operation: one Redis round trip per request either way.
  */
 final class QuotaStage implements WebFilter, Ordered {
 
@@ -98,15 +98,14 @@ final class QuotaStage implements WebFilter, Ordered {
       return limiters.tryConsume(app.bucketKey + "|anomaly", throttle.applyTo(app.rate))
           .flatMap(probe -> admit(exchange, chain, ctx, app, weight, probe, QuotaMetrics.Reason.ANOMALY));
     }
-    Mono<RateProbe> appProbe = limiters.tryConsume(app.bucketKey, app.rate);
     if (weight > 1 && dataset != null) {
       LimitSpec datasetRate = app.rate.divided(weight);
-      return Mono.zip(appProbe, limiters.tryConsume(app.bucketKey + '|' + dataset, datasetRate))
+      return limiters.tryConsumeBoth(app.bucketKey, app.rate, app.bucketKey + '|' + dataset, datasetRate)
           .flatMap(probes -> admit(exchange, chain, ctx, app, weight,
-              RateProbe.tighter(probes.getT1(), probes.getT2()),
-              probes.getT1().consumed() ? QuotaMetrics.Reason.DATASET_RATE : QuotaMetrics.Reason.RATE));
+              RateProbe.tighter(probes.first(), probes.second()),
+              probes.first().consumed() ? QuotaMetrics.Reason.DATASET_RATE : QuotaMetrics.Reason.RATE));
     }
-    return appProbe.flatMap(probe -> admit(exchange, chain, ctx, app, weight, probe, QuotaMetrics.Reason.RATE));
+    return limiters.tryConsume(app.bucketKey, app.rate).flatMap(probe -> admit(exchange, chain, ctx, app, weight, probe, QuotaMetrics.Reason.RATE));
   }
 
   private Mono<Void> admit(ServerWebExchange exchange, WebFilterChain chain, RequestContext ctx, Limits app,

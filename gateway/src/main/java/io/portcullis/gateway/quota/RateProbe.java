@@ -26,6 +26,33 @@ record RateProbe(boolean consumed, long limit, long remaining, long nanosToRefil
     return new RateProbe(true, spec.capacity(), remaining, 0, nanosToReset < 0 ? Long.MAX_VALUE : nanosToReset);
   }
 
+  /**
+   * What a bucket would do, nothing taken: {@code consumed} says whether it alone would have granted a token (the
+   * other bucket of a pair refused first, so this one was left as it was).
+   */
+  static RateProbe untaken(EstimationProbe probe, LimitSpec spec) {
+    RateProbe p = peek(probe, spec);
+    return probe.canBeConsumed() ? p
+        : new RateProbe(false, p.limit, p.remaining, probe.getNanosToWaitForRefill(), p.nanosToReset);
+  }
+
+  /** A token handed back: the bucket as if it had not been taken. */
+  RateProbe givenBack(LimitSpec spec) {
+    return new RateProbe(consumed, limit, Math.min(limit, remaining + 1), nanosToRefill,
+        Math.max(0, nanosToReset - spec.nanosPerToken()));
+  }
+
+  /**
+   * Two buckets consulted together (per app, per app × dataset); each probe says whether that bucket alone would have
+   * granted the token, and the token was taken from both only when both would.
+   */
+  record Pair(RateProbe first, RateProbe second) {
+
+    boolean consumed() {
+      return first.consumed && second.consumed;
+    }
+  }
+
   /** Of two buckets that both applied, the one a client should be told about: refused first, else the emptier. */
   static RateProbe tighter(RateProbe a, RateProbe b) {
     if (a.consumed != b.consumed) {

@@ -2,11 +2,6 @@ package io.portcullis.gateway.quota;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import io.github.bucket4j.distributed.AsyncBucketProxy;
-import io.github.bucket4j.distributed.ExpirationAfterWriteStrategy;
-import io.github.bucket4j.distributed.proxy.AsyncProxyManager;
-import io.github.bucket4j.distributed.proxy.optimization.Optimizations;
-import io.github.bucket4j.redis.lettuce.Bucket4jLettuce;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisException;
@@ -14,7 +9,7 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.resource.ClientResources;
@@ -22,7 +17,6 @@ import io.lettuce.core.resource.Delay;
 import io.lettuce.core.resource.DefaultClientResources;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -34,10 +28,11 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * Token buckets in Redis, shared by every replica (bucket4j's compare-and-swap backend over one async Lettuce
- * connection). Each bucket proxy is built once and uses {@code Optimizations.batching()}: concurrent requests on
- * one hot key are folded into one CAS round trip instead of retrying against each other (STACK.md: 10k concurrent
- * on one key took 16–18 s without it, 31 ms with it).
+ * Token buckets in Redis, shared by every replica: one {@code EVALSHA} of {@link RedisBucketScript} per request over
+ * one async Lettuce connection, for one bucket or two (per app and per app × dataset, atomically). bucket4j's Redis
+ * backend (8.19) offers only compare-and-swap: a GET and a CAS script per bucket, 2–4 round trips for an uncontended
+ * request; its batching only helps under concurrency, and its delaying/predicting optimizations trade away accuracy.
+ * Local buckets stay bucket4j's.
  *
  * <p>When Redis does not answer within {@code timeout} or refuses (disconnected), this replica falls back to local
  * buckets holding its {@code 1/replicas} share of each limit, logs that once, and stops calling Redis on the request
@@ -46,8 +41,12 @@ import reactor.core.publisher.Mono;
 final class RedisRateLimiters implements RateLimiters {
 
   private static final Logger log = LoggerFactory.getLogger(RedisRateLimiters.class);
-  private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
+  private static final RedisCodec<String, String> CODEC = StringCodec.UTF8;
   private static final String KEY_PREFIX = "portcullis:rate:";
+  /** Version of the value's encoding (bucket4j's CAS state was binary under the same prefix, without it). */
+  private static final String KEY_SUFFIX = ":gcra";
+  private static final String TAKE_ONE = "1";
+  private static final String LOOK = "0";
 
   private final ClientResources resources;
   private final RedisClient client;
@@ -55,17 +54,18 @@ final class RedisRateLimiters implements RateLimiters {
   private final Duration timeout;
   private final int replicas;
   private final LocalRateLimiters fallback;
-  private final Cache<Key, AsyncBucketProxy> proxies;
+  /** Per bucket its Redis key and script arguments, built once rather than per request. */
+  private final Cache<Key, Shared> shared;
   private final AtomicBoolean degraded = new AtomicBoolean();
   private final Disposable prober;
-  private volatile @Nullable StatefulRedisConnection<String, byte[]> connection;
-  private volatile @Nullable AsyncProxyManager<String> manager;
+  private volatile @Nullable StatefulRedisConnection<String, String> connection;
+  private volatile @Nullable RedisAsyncCommands<String, String> commands;
 
   RedisRateLimiters(String redisUri, Duration timeout, int replicas, Duration probeInterval, int maxBuckets) {
     this.timeout = timeout;
     this.replicas = replicas;
     this.fallback = new LocalRateLimiters(maxBuckets);
-    this.proxies = Caffeine.newBuilder().maximumSize(maxBuckets).expireAfterAccess(Duration.ofMinutes(10)).build();
+    this.shared = Caffeine.newBuilder().maximumSize(maxBuckets).expireAfterAccess(Duration.ofMinutes(10)).build();
     // Reconnect at the probe's pace, not Lettuce's default back-off (up to 30 s): recovery should take seconds.
     this.resources = DefaultClientResources.builder()
         .ioThreadPoolSize(2)
@@ -94,26 +94,21 @@ final class RedisRateLimiters implements RateLimiters {
         .subscribe();
   }
 
-  private void install(StatefulRedisConnection<String, byte[]> c) {
+  private void install(StatefulRedisConnection<String, String> c) {
     connection = c;
-    manager = Bucket4jLettuce.casBasedBuilder(c)
-        .expirationAfterWrite(ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(Duration.ofSeconds(10)))
-        .requestTimeout(timeout)
-        .build()
-        .asAsync();
-    proxies.invalidateAll();
+    commands = c.async();
   }
 
   @Override
   public Mono<RateProbe> tryConsume(String key, LimitSpec spec) {
-    AsyncProxyManager<String> m = manager;
-    if (m == null || degraded.get()) {
+    RedisAsyncCommands<String, String> redis = commands;
+    if (redis == null || degraded.get()) {
       return fallback.tryConsume(key, spec.divided(replicas));
     }
-    AsyncBucketProxy proxy = proxy(m, key, spec);
-    return Mono.fromCompletionStage(() -> proxy.tryConsumeAndReturnRemaining(1))
+    Shared b = shared(key, spec);
+    return RedisBucketScript.run(redis, b.keys, TAKE_ONE, b.nanosPerToken, b.capacity)
         .timeout(timeout)
-        .map(probe -> RateProbe.of(probe, spec))
+        .map(reply -> RedisBucketScript.probe(reply, 0, spec))
         .onErrorResume(RedisRateLimiters::isRedisFailure, e -> {
           enterFallback(e);
           return fallback.tryConsume(key, spec.divided(replicas));
@@ -121,34 +116,56 @@ final class RedisRateLimiters implements RateLimiters {
   }
 
   @Override
+  public Mono<RateProbe.Pair> tryConsumeBoth(String key, LimitSpec spec, String otherKey, LimitSpec otherSpec) {
+    RedisAsyncCommands<String, String> redis = commands;
+    if (redis == null || degraded.get()) {
+      return fallback.tryConsumeBoth(key, spec.divided(replicas), otherKey, otherSpec.divided(replicas));
+    }
+    Shared a = shared(key, spec);
+    Shared b = shared(otherKey, otherSpec);
+    return RedisBucketScript.run(redis, new String[] {a.keys[0], b.keys[0]},
+            TAKE_ONE, a.nanosPerToken, a.capacity, b.nanosPerToken, b.capacity)
+        .timeout(timeout)
+        .map(reply -> new RateProbe.Pair(RedisBucketScript.probe(reply, 0, spec),
+            RedisBucketScript.probe(reply, 1, otherSpec)))
+        .onErrorResume(RedisRateLimiters::isRedisFailure, e -> {
+          enterFallback(e);
+          return fallback.tryConsumeBoth(key, spec.divided(replicas), otherKey, otherSpec.divided(replicas));
+        });
+  }
+
+  @Override
   public Mono<RateProbe> peek(String key, LimitSpec spec) {
-    AsyncProxyManager<String> m = manager;
-    if (m == null || degraded.get()) {
+    RedisAsyncCommands<String, String> redis = commands;
+    if (redis == null || degraded.get()) {
       return fallback.peek(key, spec.divided(replicas));
     }
-    AsyncBucketProxy proxy = proxy(m, key, spec);
-    return Mono.fromCompletionStage(() -> proxy.estimateAbilityToConsume(1))
+    Shared b = shared(key, spec);
+    return RedisBucketScript.run(redis, b.keys, LOOK, b.nanosPerToken, b.capacity)
         .timeout(timeout)
-        .map(probe -> RateProbe.peek(probe, spec))
+        // a look is reported as not refused, like a local peek: nothing was asked of the bucket
+        .map(reply -> {
+          RateProbe p = RedisBucketScript.probe(reply, 0, spec);
+          return new RateProbe(true, p.limit(), p.remaining(), 0, p.nanosToReset());
+        })
         .onErrorResume(RedisRateLimiters::isRedisFailure, e -> {
           enterFallback(e);
           return fallback.peek(key, spec.divided(replicas));
         });
   }
 
-  private AsyncBucketProxy proxy(AsyncProxyManager<String> m, String key, LimitSpec spec) {
-    return proxies.get(new Key(key, spec), k -> m.builder()
-        .withOptimization(Optimizations.batching())
-        .build(KEY_PREFIX + key + ':' + spec.capacity() + ':' + spec.nanosPerToken(),
-            () -> CompletableFuture.completedFuture(spec.configuration())));
+  private Shared shared(String key, LimitSpec spec) {
+    return shared.get(new Key(key, spec), k -> new Shared(
+        new String[] {KEY_PREFIX + key + ':' + spec.capacity() + ':' + spec.nanosPerToken() + KEY_SUFFIX},
+        Long.toString(spec.nanosPerToken()), Long.toString(spec.capacity())));
   }
 
   private Mono<Void> probe() {
     if (!degraded.get()) {
       return Mono.empty();
     }
-    StatefulRedisConnection<String, byte[]> c = connection;
-    Mono<StatefulRedisConnection<String, byte[]>> connected = c != null ? Mono.just(c)
+    StatefulRedisConnection<String, String> c = connection;
+    Mono<StatefulRedisConnection<String, String>> connected = c != null ? Mono.just(c)
         : Mono.fromCompletionStage(() -> client.connectAsync(CODEC, uri).toCompletableFuture())
             .doOnNext(this::install);
     return connected
@@ -201,7 +218,7 @@ final class RedisRateLimiters implements RateLimiters {
   @Override
   public void close() {
     prober.dispose();
-    StatefulRedisConnection<String, byte[]> c = connection;
+    StatefulRedisConnection<String, String> c = connection;
     if (c != null) {
       c.close();
     }
@@ -210,5 +227,9 @@ final class RedisRateLimiters implements RateLimiters {
   }
 
   private record Key(String key, LimitSpec spec) {
+  }
+
+  /** One bucket as the script sees it: its key (an array, as Lettuce takes keys) and its shape as arguments. */
+  private record Shared(String[] keys, String nanosPerToken, String capacity) {
   }
 }

@@ -115,6 +115,27 @@ class RedisQuotaTest {
     assertThat(redisKeys("portcullis:rate:app:fallback-app:*")).as("buckets back in the restarted Redis").isNotEmpty();
   }
 
+  @Test
+  @Order(3)
+  void eachRequestCostsOneRedisRoundTripEvenWithTwoBuckets() {
+    // forms.heavy has cost weight 4: the app's bucket and the app × dataset bucket (burst 10) both apply
+    a.get("weighted-app", "/data/forms.heavy?limit=1");
+    b.get("weighted-app", "/data/forms.heavy?limit=1");
+    Map<String, Long> before = RedisRateLimitersTest.commandStats(REDIS);
+    int requests = 16;
+    int ok = 0;
+    for (int i = 0; i < requests; i++) {
+      int status = ((i & 1) == 0 ? a : b).get("weighted-app", "/data/forms.heavy?limit=1").statusCode();
+      ok += status == 200 ? 1 : 0;
+    }
+    Map<String, Long> delta = RedisRateLimitersTest.delta(before, RedisRateLimitersTest.commandStats(REDIS));
+    assertThat(ok).as("some refused by the dataset's bucket").isLessThan(requests);
+    assertThat(delta.getOrDefault("evalsha", 0L) + delta.getOrDefault("eval", 0L)).as("%s", delta)
+        .isEqualTo(requests);
+    assertThat(delta.get("get")).as("both buckets read inside the script, no GET of the client's").isEqualTo(2L * requests);
+    assertThat(a.gauge("portcullis.quota.fallback")).isZero();
+  }
+
   static void awaitGauge(QuotaGateway gateway, double value) throws InterruptedException {
     long deadline = System.nanoTime() + 10_000_000_000L;
     while (gateway.gauge("portcullis.quota.fallback") != value && System.nanoTime() < deadline) {

@@ -2,8 +2,16 @@ package io.portcullis.gateway.quota;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
 import io.portcullis.testsupport.RedisExtension;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -95,5 +103,89 @@ class RedisRateLimitersTest {
       assertThat(other.inFallback()).isFalse();
       assertThat(consumed).isEqualTo(50);
     }
+  }
+
+  @Test
+  void oneRoundTripPerRequestWhetherOneBucketOrTwo() {
+    try (RedisRateLimiters limiters = new RedisRateLimiters(REDIS.uri(), Duration.ofSeconds(1), 2,
+        Duration.ofMillis(500), 1000)) {
+      LimitSpec app = LimitSpec.of(1000, 1000);
+      LimitSpec dataset = app.divided(4);
+      // the first call after a (re)start loads the script: not what a request costs from then on
+      limiters.tryConsume("trips", app).block(Duration.ofSeconds(5));
+      Map<String, Long> before = commandStats(REDIS);
+      int n = 50;
+      for (int i = 0; i < n; i++) {
+        assertThat(limiters.tryConsume("trips", app).block(Duration.ofSeconds(5)).consumed()).isTrue();
+        assertThat(limiters.tryConsumeBoth("trips", app, "trips|ds", dataset).block(Duration.ofSeconds(5)).consumed())
+            .isTrue();
+      }
+      Map<String, Long> delta = delta(before, commandStats(REDIS));
+      assertThat(limiters.inFallback()).isFalse();
+      // commandstats also counts what a script runs inside Redis: every round trip is one script call, the GETs are
+      // the script's reads (one per bucket), none is the client's own
+      assertThat(delta.getOrDefault("evalsha", 0L) + delta.getOrDefault("eval", 0L)).isEqualTo(2L * n);
+      assertThat(delta.get("time")).isEqualTo(2L * n);
+      assertThat(delta.get("get")).isEqualTo(3L * n);
+      assertThat(delta.keySet()).isSubsetOf("evalsha", "eval", "time", "get", "set");
+    }
+  }
+
+  @Test
+  void aPairTakesFromBothBucketsOrFromNeither() {
+    try (RedisRateLimiters limiters = new RedisRateLimiters(REDIS.uri(), Duration.ofSeconds(1), 2,
+        Duration.ofMillis(500), 1000);
+        RedisRateLimiters other = new RedisRateLimiters(REDIS.uri(), Duration.ofSeconds(1), 2,
+            Duration.ofMillis(500), 1000)) {
+      LimitSpec app = LimitSpec.of(0.01, 6);
+      LimitSpec dataset = LimitSpec.of(0.01, 2);
+      int granted = 0;
+      RateProbe.Pair refused = null;
+      for (int i = 0; i < 5; i++) {
+        RateProbe.Pair p = ((i & 1) == 0 ? limiters : other).tryConsumeBoth("pair", app, "pair|ds", dataset)
+            .block(Duration.ofSeconds(5));
+        if (p.consumed()) {
+          granted++;
+        } else {
+          refused = p;
+        }
+      }
+      assertThat(granted).isEqualTo(2);
+      assertThat(refused.first().consumed()).as("the app's bucket alone would have granted it").isTrue();
+      assertThat(refused.second().consumed()).isFalse();
+      assertThat(refused.second().retryAfterSeconds()).isBetween(99L, 100L);
+      assertThat(RateProbe.tighter(refused.first(), refused.second())).isEqualTo(refused.second());
+      // the three refusals took nothing from the app's bucket
+      assertThat(limiters.peek("pair", app).block(Duration.ofSeconds(5)).remaining()).isEqualTo(4);
+      assertThat(other.tryConsume("pair", app).block(Duration.ofSeconds(5)).remaining()).isEqualTo(3);
+      assertThat(limiters.inFallback()).isFalse();
+    }
+  }
+
+  static Map<String, Long> commandStats(RedisExtension redis) {
+    RedisClient client = RedisClient.create(redis.uri());
+    try (StatefulRedisConnection<String, String> c = client.connect()) {
+      Map<String, Long> calls = new HashMap<>();
+      Matcher m = Pattern.compile("cmdstat_([a-z|]+):calls=(\\d+)").matcher(c.sync().info("commandstats"));
+      while (m.find()) {
+        calls.put(m.group(1), Long.parseLong(m.group(2)));
+      }
+      return calls;
+    } finally {
+      client.shutdown();
+    }
+  }
+
+  /** What changed between two readings, without the readings' own INFO and connection set-up commands. */
+  static Map<String, Long> delta(Map<String, Long> before, Map<String, Long> after) {
+    Map<String, Long> delta = new HashMap<>();
+    Set<String> names = new HashSet<>(after.keySet());
+    for (String name : names) {
+      long d = after.get(name) - before.getOrDefault(name, 0L);
+      if (d != 0 && !name.equals("info") && !name.startsWith("client") && !name.equals("hello")) {
+        delta.put(name, d);
+      }
+    }
+    return delta;
   }
 }
