@@ -105,6 +105,13 @@ async function connect() {
     source = new EventSource('/admin/ops/stream?ticket=' + encodeURIComponent(body.ticket));
     source.addEventListener('open', () => connection('live', true));
     source.addEventListener('snapshot', (e) => render(JSON.parse(e.data)));
+    source.addEventListener('end', (e) => {
+      // the server cut the stream: the admin token was revoked or its app paused; retrying cannot help
+      source.close();
+      const reason = JSON.parse(e.data).reason;
+      connection('ended: ' + (reason === 'app_paused' ? 'the admin app was paused' : 'the admin token was revoked')
+        + ' — log in again', false);
+    });
     source.addEventListener('error', () => {
       // a ticket opens one stream only: never let EventSource retry with it, buy a new one
       source.close();

@@ -37,8 +37,17 @@ final class AdminActions {
   }
 
   Mono<Void> rotateKeys(TokenClaims admin, String reason) {
+    if (!signsTokens(broker)) {
+      return Mono.error(new ProblemException(ProblemCode.ILLEGAL_TRANSITION, "this gateway only verifies the tokens "
+          + "of an external broker (portcullis.broker.jwks-uri): rotate the signing keys on that broker"));
+    }
     return broker.signingKeyStore().rotateNow()
         .doOnSuccess(v -> audit.record(admin, "signing_key", "active", "rotate", null));
+  }
+
+  /** Whether the broker in this process signs tokens (false: verifier-only, keys fetched from {@code jwks-uri}). */
+  static boolean signsTokens(TokenBroker broker) {
+    return broker.properties().keyEncryptionKey() != null;
   }
 
   private void requireApp(String appId) {

@@ -1,5 +1,6 @@
 package io.portcullis.gateway.admin;
 
+import io.portcullis.audit.AuditCsv;
 import io.portcullis.audit.AuditCursor;
 import io.portcullis.audit.AuditFilter;
 import io.portcullis.audit.AuditJson;
@@ -9,6 +10,7 @@ import io.portcullis.broker.AccessTokenVerifier;
 import io.portcullis.broker.TokenRejectedException;
 import io.portcullis.gateway.config.ConfigStore;
 import io.portcullis.gateway.config.ConfigVersionInfo;
+import io.portcullis.gateway.config.InstanceSigningKey;
 import io.portcullis.gateway.config.PolicyCompilerService;
 import io.portcullis.gateway.config.SnapshotHolder;
 import io.portcullis.gateway.problem.ProblemCode;
@@ -18,6 +20,7 @@ import io.portcullis.gateway.token.AdminScopes;
 import io.portcullis.policy.TokenClaims;
 import io.portcullis.policy.config.PolicyConfigException;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -59,10 +62,11 @@ final class AdminRoutes {
   private final Simulator simulator;
   private final ReviewScheduler reviews;
   private final AdminAudit changesAudit;
+  private final byte[] approvalKeys;
 
   AdminRoutes(AccessTokenVerifier verifier, AuditQuery audit, ProblemResponder problems, AdminActions actions,
       ConfigChanges changes, ConfigStore configs, ChangeRequestStore requests, PolicyCompilerService compiler,
-      SnapshotHolder snapshots, ReviewScheduler reviews, AdminAudit changesAudit) {
+      SnapshotHolder snapshots, ReviewScheduler reviews, AdminAudit changesAudit, InstanceSigningKey signingKey) {
     this.verifier = verifier;
     this.audit = audit;
     this.problems = problems;
@@ -75,6 +79,17 @@ final class AdminRoutes {
     this.simulator = new Simulator(audit);
     this.reviews = reviews;
     this.changesAudit = changesAudit;
+    this.approvalKeys = signingKey.publicJwksJson().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * Routes that need no token: {@code GET /admin/approval-keys}, the public key (JWKS) that verifies four-eyes approval
+   * JWSs — public so an auditor holding an exported version can check its approval without admin rights.
+   */
+  RouterFunction<ServerResponse> publicRoutes() {
+    return RouterFunctions.route()
+        .GET("/admin/approval-keys", r -> ServerResponse.ok().contentType(JSON).bodyValue(approvalKeys))
+        .build();
   }
 
   RouterFunction<ServerResponse> routes() {
@@ -480,7 +495,10 @@ final class AdminRoutes {
     return reason.length() > 500 ? reason.substring(0, 500) : reason;
   }
 
-  /** {@code GET /admin/audit/events?app=&actor=&dataset=&outcome=&limit=&cursor=}, newest first, keyset-paged. */
+  /**
+   * {@code GET /admin/audit/events?app=&actor=&dataset=&outcome=&from=&to=&limit=&cursor=}, newest first, keyset-paged;
+   * as JSON, or as CSV with {@code ?format=csv} / {@code Accept: text/csv} (an export, itself audited).
+   */
   Mono<ServerResponse> auditEvents(ServerRequest request) {
     AuditFilter filter = AuditFilter.ANY;
     String app = request.queryParam("app").orElse(null);
@@ -503,12 +521,24 @@ final class AdminRoutes {
         throw new ProblemException(ProblemCode.INVALID_QUERY, e.getMessage());
       }
     }
+    Instant from = request.queryParam("from").map(v -> parseInstant(v, "from")).orElse(null);
+    Instant to = request.queryParam("to").map(v -> parseInstant(v, "to")).orElse(null);
+    if (from != null || to != null) {
+      filter = filter.between(from, to);
+    }
     int limit = request.queryParam("limit").map(AdminRoutes::parseLimit).orElse(DEFAULT_PAGE);
     AuditCursor cursor;
     try {
       cursor = request.queryParam("cursor").map(AuditCursor::decode).orElse(null);
     } catch (IllegalArgumentException e) {
       throw new ProblemException(ProblemCode.INVALID_QUERY, "cursor is malformed");
+    }
+    if (wantsCsv(request)) {
+      changesAudit.record(admin(request), "audit", "events", "audit_export", null); // who took audit data out
+      // streamed row by row (AuditCsv): an export of 10,000 events is never held in memory as one string
+      return ServerResponse.ok().contentType(CSV)
+          .header(HttpHeaders.CONTENT_DISPOSITION, "attachment; filename=\"portcullis-audit.csv\"")
+          .body(AuditCsv.write(audit.find(filter, cursor, limit)), String.class);
     }
     return audit.find(filter, cursor, limit).collectList().flatMap(events -> {
       StringBuilder body = new StringBuilder(events.size() * 600 + 64).append("{\"events\":[");
@@ -526,6 +556,27 @@ final class AdminRoutes {
       return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON)
           .bodyValue(body.toString().getBytes(StandardCharsets.UTF_8));
     });
+  }
+
+  private static final MediaType CSV = MediaType.parseMediaType("text/csv;charset=UTF-8");
+
+  /** {@code ?format=csv} (what a download link can ask for) or {@code Accept: text/csv}. */
+  private static boolean wantsCsv(ServerRequest request) {
+    String format = request.queryParam("format").orElse("json");
+    if (!format.equals("json") && !format.equals("csv")) {
+      throw new ProblemException(ProblemCode.INVALID_QUERY, "format: " + format + " (expected: json or csv)");
+    }
+    return format.equals("csv") || request.headers().accept().stream()
+        .anyMatch(m -> m.getType().equals("text") && m.getSubtype().equals("csv"));
+  }
+
+  private static Instant parseInstant(String value, String name) {
+    try {
+      return Instant.parse(value);
+    } catch (java.time.format.DateTimeParseException e) {
+      throw new ProblemException(ProblemCode.INVALID_QUERY, name + ": " + value
+          + " (expected: an ISO-8601 instant such as 2026-11-23T14:00:00Z)");
+    }
   }
 
   private static int parseLimit(String s) {

@@ -4,14 +4,18 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.portcullis.audit.AuditPipeline;
 import io.portcullis.audit.AuditQuery;
 import io.portcullis.broker.AccessTokenVerifier;
+import io.portcullis.broker.RevocationRegistry;
 import io.portcullis.broker.RevocationStore;
 import io.portcullis.broker.TokenBroker;
 import io.portcullis.gateway.config.ConfigStore;
+import io.portcullis.gateway.config.InstanceSecrets;
+import io.portcullis.gateway.config.InstanceSigningKey;
 import io.portcullis.gateway.config.PolicyCompilerService;
 import io.portcullis.gateway.config.SnapshotHolder;
 import io.portcullis.gateway.problem.ProblemResponder;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Clock;
+import java.time.Duration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.web.reactive.function.server.HandlerStrategies;
@@ -22,6 +26,8 @@ import org.springframework.web.reactive.function.server.ServerResponse;
 /** The admin API on its own port, and the scheduled app review check. */
 @Configuration(proxyBeanMethods = false)
 class AdminWiring {
+
+  private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(60);
 
   @Bean
   AdminAudit adminAudit(AuditPipeline audit) {
@@ -34,16 +40,22 @@ class AdminWiring {
     return new ReviewScheduler(snapshots, revocations, connections, audit, properties, Clock.systemUTC());
   }
 
+  /** The gateway's own key for approvals: the same in every replica, present with or without a local broker. */
+  @Bean
+  InstanceSigningKey instanceSigningKey(InstanceSecrets secrets) {
+    return InstanceSigningKey.load(secrets).block(STARTUP_TIMEOUT);
+  }
+
   @Bean
   AdminRoutes adminRoutes(AccessTokenVerifier verifier, ConnectionFactory connections, ProblemResponder problems,
       ConfigStore configs, PolicyCompilerService compiler, SnapshotHolder snapshots, RevocationStore revocations,
-      TokenBroker broker, AdminAudit audit, ReviewScheduler reviews) {
+      TokenBroker broker, AdminAudit audit, ReviewScheduler reviews, InstanceSigningKey signingKey) {
     AdminActions actions = new AdminActions(snapshots, revocations, broker, audit);
     ChangeRequestStore requests = new ChangeRequestStore(connections);
-    ConfigChanges changes = new ConfigChanges(configs, requests, compiler, broker.signingKeys(), audit,
+    ConfigChanges changes = new ConfigChanges(configs, requests, compiler, signingKey, audit,
         Clock.systemUTC());
     return new AdminRoutes(verifier, AuditQuery.create(connections), problems, actions, changes, configs, requests,
-        compiler, snapshots, reviews, audit);
+        compiler, snapshots, reviews, audit, signingKey);
   }
 
   @Bean
@@ -53,14 +65,15 @@ class AdminWiring {
 
   @Bean
   ConsoleRoutes consoleRoutes(TokenBroker broker, OpsSnapshots snapshots, ProblemResponder problems, AdminAudit audit,
-      AdminProperties properties) {
-    return new ConsoleRoutes(broker, snapshots, new OpsTickets(Clock.systemUTC()), problems, audit,
+      RevocationRegistry revocations, AdminProperties properties) {
+    return new ConsoleRoutes(broker, snapshots, new OpsTickets(Clock.systemUTC()), problems, audit, revocations,
         Clock.systemUTC(), properties.opsPeriod());
   }
 
   @Bean
   AdminServer adminServer(AdminProperties properties, AdminRoutes routes, ConsoleRoutes console) {
     RouterFunction<ServerResponse> router = console.publicRoutes()
+        .and(routes.publicRoutes())
         .and(console.adminRoutes(routes.adminOnly()))
         .and(routes.routes());
     HandlerStrategies strategies = HandlerStrategies.builder()

@@ -1,8 +1,8 @@
 package io.portcullis.gateway.admin;
 
 import com.nimbusds.jose.JOSEObjectType;
-import io.portcullis.broker.SigningKeys;
 import io.portcullis.gateway.config.ConfigStore;
+import io.portcullis.gateway.config.InstanceSigningKey;
 import io.portcullis.gateway.config.PolicyCompilerService;
 import io.portcullis.gateway.config.StoredConfig;
 import io.portcullis.gateway.problem.ProblemCode;
@@ -44,17 +44,17 @@ final class ConfigChanges {
   private final ConfigStore configs;
   private final ChangeRequestStore requests;
   private final PolicyCompilerService compiler;
-  private final SigningKeys signingKeys;
+  private final InstanceSigningKey signingKey;
   private final AdminAudit audit;
   private final Clock clock;
   private final AtomicReference<Base> lastBase = new AtomicReference<>();
 
   ConfigChanges(ConfigStore configs, ChangeRequestStore requests, PolicyCompilerService compiler,
-      SigningKeys signingKeys, AdminAudit audit, Clock clock) {
+      InstanceSigningKey signingKey, AdminAudit audit, Clock clock) {
     this.configs = configs;
     this.requests = requests;
     this.compiler = compiler;
-    this.signingKeys = signingKeys;
+    this.signingKey = signingKey;
     this.audit = audit;
     this.clock = clock;
   }
@@ -215,7 +215,8 @@ final class ConfigChanges {
 
   /**
    * The signed approval kept with the version: who approved whose change, based on which version, and hashes binding
-   * it to the exact YAML and diff. Verifiable with the gateway's JWKS ({@code /.well-known/jwks.json}).
+   * it to the exact YAML and diff. Signed with the gateway's own instance key (so approvals work whether the gateway
+   * runs the token broker or only verifies an external one's tokens), verifiable with {@code GET /admin/approval-keys}.
    */
   private String approvalJws(ChangeRequest cr, TokenClaims approver, String reason) {
     Map<String, Object> payload = new LinkedHashMap<>();
@@ -229,7 +230,7 @@ final class ConfigChanges {
     payload.put("approver_client", approver.clientId());
     payload.put("approval_reason", reason);
     payload.put("approved_at", clock.instant().toString());
-    return signingKeys.signJws(APPROVAL_TYPE, JSON.writeValueAsString(payload));
+    return signingKey.signJws(APPROVAL_TYPE, JSON.writeValueAsString(payload));
   }
 
   static String sha256(String text) {

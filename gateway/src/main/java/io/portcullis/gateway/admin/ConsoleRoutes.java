@@ -1,5 +1,6 @@
 package io.portcullis.gateway.admin;
 
+import io.portcullis.broker.RevocationCheck;
 import io.portcullis.broker.TokenBroker;
 import io.portcullis.gateway.problem.ProblemCode;
 import io.portcullis.gateway.problem.ProblemException;
@@ -12,6 +13,7 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import org.jspecify.annotations.Nullable;
 import org.springframework.core.io.ClassPathResource;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
@@ -43,6 +45,8 @@ final class ConsoleRoutes {
 
   static final String CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
       + "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  /** How often an open stream re-checks its token: pausing an app reaches every gateway within 1 s (DESIGN.md §5). */
+  static final Duration REVOCATION_CHECK = Duration.ofMillis(500);
   private static final Set<HttpMethod> CHANGING = Set.of(HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH,
       HttpMethod.DELETE);
   /** The content types an HTML form (or a no-preflight fetch) can send cross-site. */
@@ -56,9 +60,10 @@ final class ConsoleRoutes {
   private final AdminAudit audit;
   private final Clock clock;
   private final Duration period;
+  private final RevocationCheck revocations;
 
   ConsoleRoutes(TokenBroker broker, OpsSnapshots snapshots, OpsTickets tickets, ProblemResponder problems,
-      AdminAudit audit, Clock clock, Duration period) {
+      AdminAudit audit, RevocationCheck revocations, Clock clock, Duration period) {
     this.broker = broker;
     this.snapshots = snapshots;
     this.tickets = tickets;
@@ -66,14 +71,17 @@ final class ConsoleRoutes {
     this.audit = audit;
     this.clock = clock;
     this.period = period;
+    this.revocations = revocations;
   }
 
   /** Routes that need no token: the pages, the token endpoint, and the stream (it redeems a ticket instead). */
   RouterFunction<ServerResponse> publicRoutes() {
     ClassPathResource index = new ClassPathResource("console/index.html");
-    RouterFunction<ServerResponse> tokenEndpoint = broker.routes().routerFunction()
-        .filter((request, next) -> request.path().equals("/oauth2/token") ? next.handle(request)
-            : ServerResponse.notFound().build());
+    // a verifier-only gateway has no token endpoint: the console then takes a token obtained from the external broker
+    RouterFunction<ServerResponse> tokenEndpoint = AdminActions.signsTokens(broker)
+        ? broker.routes().routerFunction().filter((request, next) -> request.path().equals("/oauth2/token")
+            ? next.handle(request) : ServerResponse.notFound().build())
+        : request -> Mono.empty();
     return RouterFunctions.route()
         .GET("/", r -> ServerResponse.temporaryRedirect(URI.create("/console/")).build())
         .GET("/console", r -> ServerResponse.temporaryRedirect(URI.create("/console/")).build())
@@ -97,7 +105,7 @@ final class ConsoleRoutes {
   /** {@code POST /admin/ops/tickets}: a one-use ticket (60 s) that opens one ops stream. */
   Mono<ServerResponse> ticket(ServerRequest request) {
     TokenClaims admin = AdminRoutes.admin(request);
-    String ticket = tickets.issue(admin.subject(), admin.expiresAt());
+    String ticket = tickets.issue(admin.subject(), admin.jti(), admin.clientId(), admin.expiresAt());
     if (ticket == null) {
       return Mono.error(new ProblemException(ProblemCode.RATE_LIMITED, "too many unused ops stream tickets"));
     }
@@ -110,7 +118,8 @@ final class ConsoleRoutes {
 
   /**
    * {@code GET /admin/ops/stream?ticket=…}: one JSON snapshot per period as {@code event: snapshot}, until the client
-   * goes away or the admin token that bought the ticket expires.
+   * goes away or the admin token that bought the ticket expires; if that token is revoked or its app paused, a last
+   * {@code event: end} ({@code {"reason":"token_revoked"|"app_paused"}}) and the stream completes.
    */
   Mono<ServerResponse> stream(ServerRequest request) {
     OpsTickets.Ticket ticket = tickets.redeem(request.queryParam("ticket").orElse(null));
@@ -125,14 +134,31 @@ final class ConsoleRoutes {
           "the admin token behind this ticket has expired"), requestId()).then(Mono.empty());
     }
     OpsSnapshots.Sampler sampler = snapshots.sampler();
-    Flux<ServerSentEvent<String>> events = Flux.interval(Duration.ZERO, period)
+    Flux<ServerSentEvent<String>> snapshotEvents = Flux.interval(Duration.ZERO, period)
         .onBackpressureDrop()
         .map(i -> ServerSentEvent.builder(ConfigChanges.JSON.writeValueAsString(sampler.next()))
-            .event("snapshot").id(Long.toString(i)).build())
+            .event("snapshot").id(Long.toString(i)).build());
+    // the admin's token was checked once, when the ticket was bought: re-check it against the in-memory revocation
+    // view while the stream is open, so revoking the token or pausing the admin app cuts a dashboard left open
+    Flux<ServerSentEvent<String>> end = Flux.interval(REVOCATION_CHECK)
+        .onBackpressureDrop()
+        .mapNotNull(i -> endReason(ticket))
+        .take(1)
+        .map(code -> ServerSentEvent.builder("{\"reason\":\"" + code + "\"}").event("end").build());
+    Flux<ServerSentEvent<String>> events = Flux.merge(snapshotEvents, end)
+        .takeUntil(e -> "end".equals(e.event()))
         .take(left);
     return ServerResponse.ok().contentType(MediaType.TEXT_EVENT_STREAM)
         .header(HttpHeaders.CACHE_CONTROL, "no-store")
         .body(BodyInserters.fromServerSentEvents(events));
+  }
+
+  /** Why the stream must end now ({@code token_revoked}, {@code app_paused}), or null while the token is live. */
+  private @Nullable String endReason(OpsTickets.Ticket ticket) {
+    if (revocations.isRevoked(ticket.tokenId())) {
+      return ProblemCode.TOKEN_REVOKED.code();
+    }
+    return revocations.isPaused(ticket.clientId()) ? ProblemCode.APP_PAUSED.code() : null;
   }
 
   /**

@@ -12,7 +12,7 @@ import org.jspecify.annotations.Nullable;
  * Single-use tickets for the ops event stream. {@code EventSource} cannot send an {@code Authorization} header, and an
  * access token in a URL ends up in logs and history; so the console trades its bearer token (POST) for an opaque
  * ticket that opens one stream within {@link #TTL} and is then gone. The stream itself ends when the token that
- * bought the ticket expires.
+ * bought the ticket expires, is revoked, or its app is paused.
  */
 final class OpsTickets {
 
@@ -20,7 +20,8 @@ final class OpsTickets {
   /** Outstanding tickets are capped so an admin token cannot grow the map without bound. */
   static final int MAX_OUTSTANDING = 1_000;
 
-  record Ticket(String adminId, Instant expires, Instant tokenExpires) {
+  /** {@code tokenId} and {@code clientId} of the admin token, so the stream can end when it is revoked or paused. */
+  record Ticket(String adminId, String tokenId, String clientId, Instant expires, Instant tokenExpires) {
   }
 
   private final ConcurrentHashMap<String, Ticket> tickets = new ConcurrentHashMap<>();
@@ -32,7 +33,7 @@ final class OpsTickets {
   }
 
   /** A new ticket, or null when too many are outstanding. */
-  @Nullable String issue(String adminId, Instant tokenExpires) {
+  @Nullable String issue(String adminId, String tokenId, String clientId, Instant tokenExpires) {
     Instant now = clock.instant();
     tickets.values().removeIf(t -> !t.expires().isAfter(now));
     if (tickets.size() >= MAX_OUTSTANDING) {
@@ -41,7 +42,7 @@ final class OpsTickets {
     byte[] bytes = new byte[32];
     random.nextBytes(bytes);
     String id = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
-    tickets.put(id, new Ticket(adminId, now.plus(TTL), tokenExpires));
+    tickets.put(id, new Ticket(adminId, tokenId, clientId, now.plus(TTL), tokenExpires));
     return id;
   }
 

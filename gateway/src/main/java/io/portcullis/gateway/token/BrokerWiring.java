@@ -23,6 +23,7 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.web.reactive.function.client.WebClient;
 import org.springframework.web.reactive.function.server.RouterFunction;
 import org.springframework.web.reactive.function.server.ServerResponse;
+import reactor.core.publisher.Mono;
 
 /**
  * The token broker inside the gateway process (the default deployment): same code as the standalone broker, wired
@@ -68,7 +69,8 @@ class BrokerWiring {
 
   @Bean
   RouterFunction<ServerResponse> brokerRoutes(TokenBroker broker) {
-    return broker.routes().routerFunction();
+    // verifier-only (portcullis.broker.jwks-uri, no key-encryption-key): the external broker serves these
+    return broker.properties().keyEncryptionKey() != null ? broker.routes().routerFunction() : request -> Mono.empty();
   }
 
   private static String newKey() {

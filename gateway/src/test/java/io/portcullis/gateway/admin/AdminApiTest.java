@@ -144,6 +144,15 @@ class AdminApiTest {
     }
   }
 
+  /** Verifies an approval JWS with the key the admin port publishes, fetched without any token. */
+  static boolean verifiesWithApprovalKeys(WebTestClient anonymous, JWSObject signed) throws Exception {
+    JWKSet keys = JWKSet.parse(anonymous.get().uri("/admin/approval-keys").exchange().expectStatus().isOk()
+        .expectBody(String.class).returnResult().getResponseBody());
+    assertThat(keys.getKeys()).allSatisfy(k -> assertThat(k.isPrivate()).isFalse());
+    return signed.verify(new DefaultJWSVerifierFactory().createJWSVerifier(signed.getHeader(),
+        keys.getKeyByKeyId(signed.getHeader().getKeyID()).toECKey().toECPublicKey()));
+  }
+
   @SuppressWarnings("unchecked")
   static <T> T body(EntityExchangeResult<Map> result, String key) {
     return (T) result.getResponseBody().get(key);
@@ -462,7 +471,7 @@ class AdminApiTest {
     admin.post().uri("/admin/change-requests/" + id + "/approve?reason=lgtm").exchange()
         .expectStatus().isForbidden().expectBody().jsonPath("$.code").isEqualTo("self_approval");
 
-    // a second admin can; the version carries the approval, a JWS verifiable with the gateway's JWKS
+    // a second admin can; the version carries the approval, a JWS verifiable with the published approval key
     EntityExchangeResult<Map> approved = adminWith(secondToken).post()
         .uri("/admin/change-requests/" + id + "/approve?reason=checked-with-HR").exchange()
         .expectStatus().isOk().expectBody(Map.class).returnResult();
@@ -475,11 +484,13 @@ class AdminApiTest {
     assertThat(version).containsEntry("approval", jws).containsEntry("approved", true)
         .containsEntry("author", "portcullis-admin").containsEntry("parent", (int) baseVersion);
     JWSObject signed = JWSObject.parse(jws);
-    JWKSet jwks = JWKSet.parse(data().get().uri("/.well-known/jwks.json").exchange().expectBody(String.class)
-        .returnResult().getResponseBody());
     assertThat(signed.getHeader().getType().toString()).isEqualTo("portcullis-approval+jws");
-    assertThat(signed.verify(new DefaultJWSVerifierFactory().createJWSVerifier(signed.getHeader(),
-        jwks.getKeyByKeyId(signed.getHeader().getKeyID()).toRSAKey().toRSAPublicKey()))).isTrue();
+    assertThat(verifiesWithApprovalKeys(WebTestClient.bindToServer().baseUrl("http://127.0.0.1:" + this.admin.port())
+        .build(), signed)).isTrue();
+    // the approval key is not a token key: nothing it signs can pass as an access token
+    JWKSet tokenKeys = JWKSet.parse(data().get().uri("/.well-known/jwks.json").exchange().expectBody(String.class)
+        .returnResult().getResponseBody());
+    assertThat(tokenKeys.getKeyByKeyId(signed.getHeader().getKeyID())).isNull();
     Map<String, Object> payload = signed.getPayload().toJSONObject();
     assertThat(payload).containsEntry("author", "portcullis-admin").containsEntry("approver", SECOND_ADMIN)
         .containsEntry("change_request", id);
@@ -620,6 +631,107 @@ class AdminApiTest {
   }
 
   @Test
+  void anOpenOpsStreamEndsWhenItsAdminTokenIsRevokedOrTheAdminAppIsPaused() throws Exception {
+    // revoked: the admin revokes its own token (RFC 7009) while its dashboard stream is open
+    String token = GatewayTestSupport.token(data(), PG, "portcullis-admin");
+    try (OpsStream stream = OpsStream.open(admin.port(), token)) {
+      assertThat(stream.nextEvent()).isEqualTo("snapshot");
+      data().post().uri("/oauth2/revoke")
+          .headers(h -> h.setBasicAuth("portcullis-admin", GatewayTestSupport.secret(PG, "portcullis-admin")))
+          .contentType(MediaType.APPLICATION_FORM_URLENCODED)
+          .body(org.springframework.web.reactive.function.BodyInserters.fromFormData("token", token))
+          .exchange().expectStatus().isOk();
+      assertThat(stream.dataOfEnd()).isEqualTo("{\"reason\":\"token_revoked\"}");
+    }
+
+    // paused: another admin pauses the admin app whose token opened the stream
+    String second = secondAdmin(admin());
+    try (OpsStream stream = OpsStream.open(admin.port(), second)) {
+      assertThat(stream.nextEvent()).isEqualTo("snapshot");
+      admin().post().uri("/admin/apps/" + SECOND_ADMIN + "/pause?reason=left-the-team").exchange()
+          .expectStatus().isNoContent();
+      try {
+        assertThat(stream.dataOfEnd()).isEqualTo("{\"reason\":\"app_paused\"}");
+      } finally {
+        admin().post().uri("/admin/apps/" + SECOND_ADMIN + "/resume?reason=back").exchange()
+            .expectStatus().isNoContent();
+      }
+    }
+  }
+
+  /** An ops SSE stream opened with a fresh ticket; reads are bounded so a stream that never ends fails the test. */
+  static final class OpsStream implements AutoCloseable {
+    private static final java.net.http.HttpClient HTTP = java.net.http.HttpClient.newHttpClient();
+    private final java.io.InputStream body;
+    private final java.io.BufferedReader lines;
+
+    private OpsStream(java.io.InputStream body) {
+      this.body = body;
+      this.lines = new java.io.BufferedReader(new java.io.InputStreamReader(body,
+          java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    static OpsStream open(int adminPort, String token) throws Exception {
+      String base = "http://127.0.0.1:" + adminPort;
+      java.net.http.HttpResponse<String> issued = HTTP.send(java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create(base + "/admin/ops/tickets")).header(HttpHeaders.AUTHORIZATION, "Bearer " + token)
+          .POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(issued.statusCode()).as(issued.body()).isEqualTo(201);
+      String ticket = (String) ConfigChanges.JSON.readValue(issued.body(), Map.class).get("ticket");
+      java.net.http.HttpResponse<java.io.InputStream> open = HTTP.send(java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create(base + "/admin/ops/stream?ticket=" + ticket)).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofInputStream());
+      assertThat(open.statusCode()).isEqualTo(200);
+      return new OpsStream(open.body());
+    }
+
+    /** The next event's name (its data is skipped). */
+    String nextEvent() throws Exception {
+      return bounded(() -> {
+        String line;
+        while ((line = lines.readLine()) != null) {
+          if (line.startsWith("event:")) {
+            return line.substring(6).trim();
+          }
+        }
+        return null;
+      });
+    }
+
+    /** Reads past snapshots to the {@code end} event, returns its data, and checks the stream then completes. */
+    String dataOfEnd() throws Exception {
+      return bounded(() -> {
+        String line;
+        boolean inEnd = false;
+        String data = null;
+        while ((line = lines.readLine()) != null) {
+          if (line.startsWith("event:")) {
+            inEnd = line.substring(6).trim().equals("end");
+          } else if (inEnd && line.startsWith("data:")) {
+            data = line.substring(5).trim();
+          }
+        }
+        return data; // null line: the server completed the stream
+      });
+    }
+
+    private static String bounded(java.util.concurrent.Callable<String> read) throws Exception {
+      java.util.concurrent.ExecutorService reader = java.util.concurrent.Executors.newSingleThreadExecutor();
+      try {
+        return reader.submit(read).get(20, java.util.concurrent.TimeUnit.SECONDS);
+      } finally {
+        reader.shutdownNow();
+      }
+    }
+
+    @Override
+    public void close() throws Exception {
+      body.close();
+    }
+  }
+
+  @Test
   @SuppressWarnings("unchecked")
   void theOpenApiDocumentDescribesEveryRegisteredRoute() {
     Map<String, Object> doc = admin().get().uri("/admin/openapi.json").exchange().expectStatus().isOk()
@@ -628,6 +740,7 @@ class AdminApiTest {
     Map<String, Map<String, Object>> paths = (Map<String, Map<String, Object>>) doc.get("paths");
     List<String> routes = new ArrayList<>(registeredRoutes(adminRoutes.routes()));
     routes.addAll(registeredRoutes(consoleRoutes.adminRoutes((request, next) -> next.handle(request))));
+    routes.addAll(registeredRoutes(adminRoutes.publicRoutes()));
     registeredRoutes(consoleRoutes.publicRoutes()).stream().filter(r -> r.contains(" /admin/")).forEach(routes::add);
     assertThat(routes).hasSizeGreaterThan(30).contains("GET /admin/ops/stream", "POST /admin/ops/tickets");
     List<String> documented = new ArrayList<>();
