@@ -39,11 +39,17 @@ export class ApiError extends Error {
   }
 }
 
-/** Calls the admin API; returns {status, etag, body}; throws ApiError with the RFC 9457 problem on failure. */
-export async function api(path, { method = 'GET', body, reason, ifMatch, accept = 'application/json' } = {}) {
+/**
+ * Calls the admin API; returns {status, etag, body}; throws ApiError with the RFC 9457 problem on failure. {@code body}
+ * is sent as JSON; {@code text} as is, with {@code contentType} (the policy YAML).
+ */
+export async function api(path, { method = 'GET', body, text, contentType = 'application/yaml', reason, ifMatch,
+  accept = 'application/json' } = {}) {
   const headers = { 'Authorization': 'Bearer ' + token(), 'Accept': accept };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
+  } else if (text !== undefined) {
+    headers['Content-Type'] = contentType;
   }
   if (reason) {
     headers['Portcullis-Reason'] = reason;
@@ -51,7 +57,7 @@ export async function api(path, { method = 'GET', body, reason, ifMatch, accept 
   if (ifMatch) {
     headers['If-Match'] = ifMatch;
   }
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(path, { method, headers, body: body !== undefined ? JSON.stringify(body) : text });
   const type = res.headers.get('Content-Type') || '';
   const parsed = res.status === 204 ? null : type.includes('json') ? await res.json() : await res.text();
   if (!res.ok) {

@@ -21,9 +21,13 @@ public final class PolicyCompilerService {
     this.clock = clock;
   }
 
-  /** Compiles a draft without storing it: the admin API's validation (precise issues, nothing applied). */
+  /**
+   * Compiles a draft without storing it: the admin API's validation (precise issues, nothing applied). Parsed with
+   * its source map, so the compiler's issues (an unknown app, a bad row filter) carry the draft's line:col as the
+   * CLI's do, not just a path.
+   */
   public PolicySnapshot validate(String yaml, String source) throws PolicyConfigException {
-    return PolicyCompiler.compile(PolicyConfigLoader.parse(yaml, source), new CompileOptions(0, hashKey, clock));
+    return PolicyCompiler.compile(PolicyConfigLoader.parseLocated(yaml, source), new CompileOptions(0, hashKey, clock));
   }
 
   public PolicySnapshot compile(StoredConfig stored) throws PolicyConfigException {

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.portcullis.gateway.GatewayTestSupport;
+import io.portcullis.policy.config.PolicyConfigLoader;
+import io.portcullis.policy.config.PolicyConfigWriter;
 import io.portcullis.testsupport.PostgresExtension;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -33,6 +35,7 @@ import org.openqa.selenium.OutputType;
 import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
@@ -198,6 +201,157 @@ class ConsoleBrowserTest {
     assertThat(b.findElement(card).getText()).contains("req/s").contains("throttled").contains("budget");
     assertThat(b.findElements(By.cssSelector(".card[data-app='" + APP + "'] svg.spark polyline"))).hasSize(2);
     screenshot("04-dashboard-throttled");
+  }
+
+  /**
+   * The console's config, simulate, policy-block and audit screens: a policy block made from the template, a YAML
+   * import with a compile error shown at its line (nothing stored), a draft that takes away an app's grant simulated
+   * against its recent requests (allow→deny shown for that app), and the audit trail filtered by app with its CSV.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void adminManagesPolicyBlocksSeesImportErrorsSimulatesADraftAndQueriesTheAudit() throws Exception {
+    WebDriver b = browser();
+    JavascriptExecutor js = (JavascriptExecutor) b;
+    logIn(b);
+
+    // policy blocks: a new one from the template, listed and opened again
+    b.findElement(By.cssSelector("#nav button[data-view='policies']")).click();
+    waitFor(Duration.ofSeconds(10)).until(ExpectedConditions.textToBe(By.id("entities-title"), "Policies"));
+    b.findElement(By.id("new-entity")).click();
+    assertThat(b.findElement(By.id("editor")).getAttribute("value")).contains("\"effect\": \"deny\"");
+    js.executeScript("const e = document.getElementById('editor'); const p = JSON.parse(e.value);"
+        + "p.id = 'no-sandbox-deletes'; p.description = 'sandbox apps never delete';"
+        + "p.applies_to = {tiers: [0], datasets: ['forms.submissions']}; e.value = JSON.stringify(p, null, 2);");
+    b.findElement(By.id("reason")).clear();
+    b.findElement(By.id("reason")).sendKeys("sandbox apps never delete");
+    b.findElement(By.id("save")).click();
+    waitFor(Duration.ofSeconds(15)).until(ExpectedConditions.textMatches(By.id("status"),
+        Pattern.compile("saved as version \\d+")));
+    waitFor(Duration.ofSeconds(10)).until(ExpectedConditions.attributeContains(By.id("editor"), "value",
+        "sandbox apps never delete"));
+    assertThat(b.findElement(By.cssSelector("#entity-list li[data-id='no-sandbox-deletes']")).getAttribute("class"))
+        .contains("selected");
+    screenshot("05-policy-block");
+
+    // whole-config import: a grant for an app that does not exist is refused, the error points at its line
+    b.findElement(By.cssSelector("#nav button[data-view='config']")).click();
+    WebElement yaml = waitFor(Duration.ofSeconds(10)).until(d -> {
+      WebElement area = d.findElement(By.id("config-yaml"));
+      return area.getAttribute("value").contains("no-sandbox-deletes") ? area : null;
+    });
+    String current = yaml.getAttribute("value");
+    assertThat(b.findElement(By.id("config-download")).getAttribute("href")).startsWith("blob:");
+    String broken = edit(current, tree -> grant(tree, "team-inventory-items").put("app", "no-such-app"));
+    js.executeScript("arguments[0].value = arguments[1];", yaml, broken);
+    b.findElement(By.id("config-reason")).sendKeys("typo in an app id");
+    b.findElement(By.id("config-import")).click();
+    WebElement error = waitFor(Duration.ofSeconds(10)).until(ExpectedConditions.visibilityOfElementLocated(
+        By.cssSelector("#config-errors li")));
+    assertThat(error.getText()).contains("no-such-app");
+    String location = error.getAttribute("data-location");
+    assertThat(location).matches("\\d+:\\d+");
+    int line = Integer.parseInt(location.split(":")[0]);
+    assertThat(broken.split("\n")[line - 1]).as("the line the error names").contains("no-such-app");
+    assertThat(b.findElement(By.id("status")).getText()).contains("invalid_body").contains("nothing was stored");
+    error.findElement(By.cssSelector("button.loc")).click();
+    String selected = (String) js.executeScript(
+        "const a = document.getElementById('config-yaml'); return a.value.substring(a.selectionStart, a.selectionEnd);");
+    assertThat(selected).contains("no-such-app");
+    screenshot("06-import-error");
+    assertThat(get("/admin/config").body()).doesNotContain("no-such-app");
+
+    // simulate: the draft takes team-inventory's grant away; its recent reads would now be denied
+    String inventory = token("team-inventory");
+    for (int i = 0; i < 3; i++) {
+      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port
+          + "/data/inventory.items?limit=1")).header("Authorization", "Bearer " + inventory).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    }
+    String draft = edit(current, tree -> ((List<Map<String, Object>>) tree.get("grants"))
+        .removeIf(g -> "team-inventory-items".equals(g.get("id"))));
+    js.executeScript("arguments[0].value = arguments[1];", yaml, draft);
+    WebElement requests = b.findElement(By.id("simulate-requests"));
+    requests.clear();
+    requests.sendKeys("200");
+    By inventoryRow = By.cssSelector("#simulate-apps tr[data-app='team-inventory']");
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    while (true) { // the audit is written in batches: the reads may take a moment to be replayable
+      b.findElement(By.id("config-simulate")).click();
+      waitFor(Duration.ofSeconds(10)).until(ExpectedConditions.textMatches(By.id("status"),
+          Pattern.compile("decisions would change")));
+      List<WebElement> rows = b.findElements(inventoryRow);
+      if (!rows.isEmpty() && Integer.parseInt(rows.get(0).findElements(By.tagName("td")).get(3).getText()) >= 3) {
+        break;
+      }
+      assertThat(System.nanoTime()).as("team-inventory's reads in the simulation").isLessThan(deadline);
+      Thread.sleep(300);
+    }
+    WebElement row = b.findElement(inventoryRow);
+    assertThat(row.getAttribute("class")).contains("changed");
+    assertThat(row.findElements(By.tagName("td")).get(3).getAttribute("class")).contains("bad");
+    assertThat(row.getAttribute("title")).contains("allow").contains("→ deny");
+    assertThat(b.findElement(By.id("simulate-summary")).getText()).containsPattern("\\d+ decision\\(s\\) would change");
+    screenshot("07-simulate");
+    assertThat(get("/admin/grants/team-inventory-items").statusCode()).as("simulating applies nothing").isEqualTo(200);
+
+    // the audit trail filtered by app: only that app's events, newest first, and a CSV of the page
+    b.findElement(By.cssSelector("#nav button[data-view='audit']")).click();
+    b.findElement(By.id("audit-app")).sendKeys("team-inventory");
+    new org.openqa.selenium.support.ui.Select(b.findElement(By.id("audit-outcome"))).selectByVisibleText("allowed");
+    b.findElement(By.id("audit-search")).click();
+    waitFor(Duration.ofSeconds(10)).until(d -> d.findElement(By.id("status")).getText().matches("\\d+ audit event.*")
+        && d.findElements(By.cssSelector("#audit-events tbody tr")).size() >= 3
+        && d.findElements(By.cssSelector("#audit-events tbody td.app")).stream()
+            .allMatch(td -> td.getText().equals("team-inventory")));
+    assertThat(b.findElements(By.cssSelector("#audit-events tbody td.allowed"))).hasSizeGreaterThanOrEqualTo(3);
+    b.findElement(By.cssSelector("#audit-events tbody tr")).click();
+    assertThat(b.findElement(By.id("audit-detail")).getText()).contains("\"app_id\": \"team-inventory\"");
+    b.findElement(By.id("audit-csv")).click();
+    WebElement csv = waitFor(Duration.ofSeconds(10)).until(ExpectedConditions.visibilityOfElementLocated(
+        By.id("audit-csv-link")));
+    assertThat(csv.getAttribute("href")).startsWith("blob:");
+    assertThat(Integer.parseInt(csv.getAttribute("data-rows"))).isGreaterThanOrEqualTo(3);
+    screenshot("08-audit");
+    // the same export over HTTP: CSV, one line per event of that app
+    HttpResponse<String> export = get("/admin/audit/events?app=team-inventory&outcome=allowed&format=csv&limit=5");
+    assertThat(export.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/csv"));
+    assertThat(export.body()).startsWith("event_id,timestamp,").contains(",team-inventory,");
+  }
+
+  /** Logs in on the console page (or finds this tab already logged in). */
+  void logIn(WebDriver b) {
+    b.get(adminBase() + "/console/");
+    waitFor(Duration.ofSeconds(10)).until(d -> d.findElement(By.id("login-view")).isDisplayed()
+        || d.findElement(By.id("nav")).isDisplayed());
+    if (b.findElement(By.id("login-view")).isDisplayed()) {
+      b.findElement(By.id("client-id")).clear();
+      b.findElement(By.id("client-id")).sendKeys("portcullis-admin");
+      b.findElement(By.id("client-secret")).sendKeys(GatewayTestSupport.secret(PG, "portcullis-admin"));
+      b.findElement(By.id("login")).click();
+    }
+    waitFor(Duration.ofSeconds(10)).until(ExpectedConditions.visibilityOfElementLocated(By.id("nav")));
+  }
+
+  HttpResponse<String> get(String path) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create(adminBase() + path))
+        .header("Authorization", "Bearer " + token("portcullis-admin")).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** The config YAML with one change made to its tree (the policy engine's own reader and writer). */
+  @SuppressWarnings("unchecked")
+  static String edit(String yaml, java.util.function.Consumer<Map<String, Object>> change) throws Exception {
+    Map<String, Object> tree = ConfigChanges.JSON.convertValue(PolicyConfigWriter.toTree(
+        PolicyConfigLoader.parse(yaml, "console test")), java.util.LinkedHashMap.class);
+    change.accept(tree);
+    return PolicyConfigWriter.toYaml(tree);
+  }
+
+  @SuppressWarnings("unchecked")
+  static Map<String, Object> grant(Map<String, Object> tree, String id) {
+    return ((List<Map<String, Object>>) tree.get("grants")).stream().filter(g -> id.equals(g.get("id"))).findFirst()
+        .orElseThrow();
   }
 
   /** Sets the app's quota to 2/s (burst 2) with a daily budget, through the admin API, and waits for it to apply. */
