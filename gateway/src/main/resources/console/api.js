@@ -24,6 +24,10 @@ export async function login(clientId, secret) {
     },
     body: 'grant_type=client_credentials',
   });
+  if (res.status === 404) {
+    // a verifier-only gateway (portcullis.broker.jwks-uri): tokens come from the external broker
+    throw new Error('this gateway issues no tokens (it trusts an external broker): paste an admin access token');
+  }
   const body = await res.json();
   if (!res.ok) {
     throw new Error(body.error_description || body.error || res.statusText);

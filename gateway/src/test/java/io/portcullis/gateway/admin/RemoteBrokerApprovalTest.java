@@ -1,6 +1,7 @@
 package io.portcullis.gateway.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
@@ -19,6 +20,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
@@ -26,9 +28,17 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.openqa.selenium.By;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.http.HttpHeaders;
@@ -117,6 +127,38 @@ class RemoteBrokerApprovalTest {
     WebTestClient.bindToServer().baseUrl("http://127.0.0.1:" + this.admin.port()).build().post().uri("/oauth2/token")
         .contentType(MediaType.APPLICATION_FORM_URLENCODED).bodyValue("grant_type=client_credentials").exchange()
         .expectStatus().isNotFound();
+  }
+
+  /**
+   * The console against a verifier-only gateway: no same-origin token endpoint, so a client secret gets a clear
+   * message and a pasted admin token from the external broker logs in.
+   */
+  @Test
+  void theConsoleLogsInWithATokenFromTheExternalBroker() throws Exception {
+    assumeTrue(Files.isExecutable(ConsoleBrowserTest.CHROMIUM), "no /usr/bin/chromium: the browser part is skipped");
+    ChromeOptions options = new ChromeOptions();
+    options.setBinary(ConsoleBrowserTest.CHROMIUM.toFile());
+    options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+        "--window-size=1400,1000",
+        "--user-data-dir=" + Files.createTempDirectory("portcullis-chromium").toAbsolutePath());
+    WebDriver b = new ChromeDriver(new ChromeDriverService.Builder()
+        .usingDriverExecutable(ConsoleBrowserTest.CHROMEDRIVER.toFile()).usingAnyFreePort().build(), options);
+    try {
+      b.get("http://127.0.0.1:" + admin.port() + "/console/");
+      b.findElement(By.id("client-secret")).sendKeys("pcs_not-here");
+      b.findElement(By.id("login")).click();
+      new WebDriverWait(b, Duration.ofSeconds(10)).until(ExpectedConditions.textMatches(By.id("status"),
+          Pattern.compile("issues no tokens.*paste an admin access token")));
+      b.findElement(By.id("client-secret")).clear();
+      b.findElement(By.id("access-token")).sendKeys(adminToken("portcullis-admin"));
+      b.findElement(By.id("login")).click();
+      new WebDriverWait(b, Duration.ofSeconds(10)).until(ExpectedConditions.presenceOfElementLocated(
+          By.cssSelector("#entity-list li[data-id='hr-headcount']")));
+      assertThat(b.findElement(By.id("who")).getText()).startsWith("portcullis-admin");
+    } finally {
+      b.quit();
+    }
   }
 
   /** An access token as the external broker would mint it for an admin app (RFC 9068, RS256). */
