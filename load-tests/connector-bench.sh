@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Rows per second through Portcullis's PostgreSQL connector (GET /data/bench.people as NDJSON: row filter keeping half
+# of 1,000,000 rows, email and phone masked) against the same query read directly with R2DBC from the same database,
+# alternating in one run (issue #5: target >= 70 % of direct). Uses a real PostgreSQL given by PG (default the local one
+# on 5432, trust auth: a fresh database is created and dropped); the gateway is pinned to CPU 0, the harness (both
+# readers) to CPU 1, PostgreSQL is not pinned.
+# Usage: [PG=postgresql://postgres@127.0.0.1:5432] load-tests/connector-bench.sh [ROUNDS=5] [WARMUP=2]   (~2 min)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-5}; WARMUP=${2:-2}
+PG=${PG:-postgresql://postgres@127.0.0.1:5432}
+PORT=18481
+WORK=$(mktemp -d /tmp/portcullis-connector.XXXXXX)
+PIDS=()
+source load-tests/lib.sh
+DB="portcullis_connector_$$"
+finish() { cleanup; psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true; }
+trap finish EXIT
+require taskset curl java psql unzip
+
+echo "== build"
+build_gateway
+unzip -q "$SCG_JAR" -d "$WORK/harness"   # the harness: load-tests' classes and libraries (R2DBC, Reactor)
+
+echo "== seed 1,000,000 rows"
+psql "$PG/postgres" -qc "CREATE DATABASE $DB" >/dev/null
+psql "$PG/$DB" -q >/dev/null <<'SQL'
+CREATE SCHEMA bench;
+CREATE TABLE bench.people AS SELECT g::bigint AS id, CASE WHEN g % 2 = 0 THEN 'team-ops' ELSE 'team-sales' END AS team,
+  'Person ' || g AS name, 'p' || g || '@client' || (g % 7) || '.example' AS email,
+  '+44 20 7946 ' || lpad((g % 10000)::text, 4, '0') AS phone, (g % 100)::int AS score
+  FROM generate_series(1, 1000000) g;
+ALTER TABLE bench.people ADD PRIMARY KEY (id);
+ANALYZE bench.people;
+SQL
+HOSTPORT=$(echo "$PG" | sed -E 's|.*@([^/]+).*|\1|'); PGUSER_=$(echo "$PG" | sed -E 's|postgresql://([^@:]+).*|\1|')
+R2DBC="r2dbc:postgresql://$PGUSER_@$HOSTPORT/$DB"
+
+SECRET="pcs_bench_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+HASH=$(java --class-path "$BROKER_JAR" load-tests/HashSecret.java "$SECRET")
+cat > "$WORK/portcullis.yaml" <<YAML
+apps:
+  - id: bench-app
+    tier: 1
+    client: {secret_hash: "$HASH"}
+    attrs: {team: team-ops}
+    quota: {rate_per_second: 1000, burst: 1000, concurrency: 100}
+datasets:
+  - name: bench.people
+    template: custom
+    max_limit: 1000000
+    source: {type: postgres, schema: bench, table: people, key: id}
+    columns:
+      - {name: id, type: bigint}
+      - {name: team, type: text}
+      - {name: name, type: text}
+      - {name: email, type: text}
+      - {name: phone, type: text}
+      - {name: score, type: integer}
+grants:
+  - id: bench-app-people
+    app: bench-app
+    dataset: bench.people
+    actions: [read]
+    row_filter: "row.team == token.attrs.team"
+    columns:
+      masks: {email: email_domain, phone: last4}
+YAML
+
+echo "== Portcullis on $HOSTPORT/$DB"
+start_portcullis bench $PORT --portcullis.database.url="$R2DBC"; GW_PID=${PIDS[-1]}
+wait_for "http://127.0.0.1:$PORT/.well-known/jwks.json" "$WORK/portcullis-bench.log"
+TOKEN=$(curl -s -u "bench-app:$SECRET" -d grant_type=client_credentials "http://127.0.0.1:$PORT/oauth2/token" \
+  | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+
+echo "== $WARMUP warm-up and $ROUNDS measured rounds, each 500,000 rows direct and through the gateway"
+taskset -c $LOAD_CPU java -Xmx1g -cp "$WORK/harness/BOOT-INF/classes:$WORK/harness/BOOT-INF/lib/*" \
+  io.portcullis.loadtests.ConnectorBench "$R2DBC" "http://127.0.0.1:$PORT" "$TOKEN" team-ops "$ROUNDS" "$WARMUP" \
+    "$GW_PID" \
+  | tee "$WORK/bench.out"
+echo "$(nproc) cores, $(java -version 2>&1 | head -1), PostgreSQL $(psql "$PG/$DB" -tAc 'SHOW server_version'),"\
+  "$(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
