@@ -22,9 +22,10 @@ import reactor.core.publisher.Mono;
  * the replicas' clocks out of the picture: only Redis's {@code TIME} is used. The key expires when the bucket is full,
  * since an absent key means a full bucket.
  *
- * <p>ARGV[1] is how many tokens to take (0: only look); then each bucket's nanos per token and capacity. Tokens are
- * taken from every bucket or from none. The reply: the number taken, then per bucket the whole tokens it held before,
- * the nanos until its next token after this call, and the nanos until it is full after this call.
+ * <p>ARGV[1] is how many tokens to take — one per request of the call ({@link BucketLane}), 0 to only look; then each
+ * bucket's nanos per token and capacity. Each request's token comes from every bucket or from none: k = min(n, tokens
+ * held by each bucket) are taken from each. The reply: k, then per bucket the whole tokens it held before, the nanos
+ * until its next token after this call, and the nanos until it is full after this call.
  */
 final class RedisBucketScript {
 
@@ -75,18 +76,25 @@ final class RedisBucketScript {
             Mono.fromCompletionStage(() -> redis.eval(SOURCE, ScriptOutputType.MULTI, keys, args)));
   }
 
-  /** Bucket {@code j}'s outcome of a one-token call ({@code n} = 1) or a look ({@code n} = 0). */
-  static RateProbe probe(List<Long> reply, int j, LimitSpec spec) {
+  /**
+   * Bucket {@code j}'s outcome for the taker at {@code index} of a call (takers are served in index order), or of a
+   * look ({@code n} = 0, index 0).
+   */
+  static RateProbe probe(List<Long> reply, int j, LimitSpec spec, int index) {
     long taken = reply.get(0);
     long held = reply.get(3 * j + 1);
     long nanosToRefill = reply.get(3 * j + 2);
     long nanosToReset = reply.get(3 * j + 3);
-    if (taken > 0) {
-      return new RateProbe(true, spec.capacity(), held - taken, 0, nanosToReset);
+    if (index < taken) {
+      // the takers after this one took their tokens in the same call: the bucket as this one left it
+      long later = taken - 1 - index;
+      return new RateProbe(true, spec.capacity(), held - index - 1, 0,
+          Math.max(0, nanosToReset - later * spec.nanosPerToken()));
     }
-    // nothing taken (this bucket or another refused, or only a look): whether this one alone would have granted it
-    boolean wouldGrant = held >= 1;
-    return new RateProbe(wouldGrant, spec.capacity(), held, wouldGrant ? 0 : Math.max(1, nanosToRefill), nanosToReset);
+    // nothing for this taker (this bucket or another ran out): whether this bucket alone would have granted it
+    boolean wouldGrant = index < held;
+    return new RateProbe(wouldGrant, spec.capacity(), Math.max(0, held - taken), wouldGrant ? 0
+        : Math.max(1, nanosToRefill), nanosToReset);
   }
 
   private static String sha1(String source) {

@@ -17,6 +17,7 @@ import io.lettuce.core.resource.Delay;
 import io.lettuce.core.resource.DefaultClientResources;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -28,8 +29,9 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * Token buckets in Redis, shared by every replica: one {@code EVALSHA} of {@link RedisBucketScript} per request over
- * one async Lettuce connection, for one bucket or two (per app and per app × dataset, atomically). bucket4j's Redis
+ * Token buckets in Redis, shared by every replica: at most one {@code EVALSHA} of {@link RedisBucketScript} per request
+ * over one async Lettuce connection, for one bucket or two (per app and per app × dataset, atomically); concurrent
+ * requests on the same bucket(s) share a call ({@link BucketLane}). bucket4j's Redis
  * backend (8.19) offers only compare-and-swap: a GET and a CAS script per bucket, 2–4 round trips for an uncontended
  * request; its batching only helps under concurrency, and its delaying/predicting optimizations trade away accuracy.
  * Local buckets stay bucket4j's.
@@ -45,7 +47,6 @@ final class RedisRateLimiters implements RateLimiters {
   private static final String KEY_PREFIX = "portcullis:rate:";
   /** Version of the value's encoding (bucket4j's CAS state was binary under the same prefix, without it). */
   private static final String KEY_SUFFIX = ":gcra";
-  private static final String TAKE_ONE = "1";
   private static final String LOOK = "0";
 
   private final ClientResources resources;
@@ -54,8 +55,8 @@ final class RedisRateLimiters implements RateLimiters {
   private final Duration timeout;
   private final int replicas;
   private final LocalRateLimiters fallback;
-  /** Per bucket its Redis key and script arguments, built once rather than per request. */
-  private final Cache<Key, Shared> shared;
+  /** Per bucket (or pair of buckets) its lane: keys and arguments built once, concurrent requests coalesced. */
+  private final Cache<Key, BucketLane> lanes;
   private final AtomicBoolean degraded = new AtomicBoolean();
   private final Disposable prober;
   private volatile @Nullable StatefulRedisConnection<String, String> connection;
@@ -65,7 +66,7 @@ final class RedisRateLimiters implements RateLimiters {
     this.timeout = timeout;
     this.replicas = replicas;
     this.fallback = new LocalRateLimiters(maxBuckets);
-    this.shared = Caffeine.newBuilder().maximumSize(maxBuckets).expireAfterAccess(Duration.ofMinutes(10)).build();
+    this.lanes = Caffeine.newBuilder().maximumSize(maxBuckets).expireAfterAccess(Duration.ofMinutes(10)).build();
     // Reconnect at the probe's pace, not Lettuce's default back-off (up to 30 s): recovery should take seconds.
     this.resources = DefaultClientResources.builder()
         .ioThreadPoolSize(2)
@@ -101,14 +102,12 @@ final class RedisRateLimiters implements RateLimiters {
 
   @Override
   public Mono<RateProbe> tryConsume(String key, LimitSpec spec) {
-    RedisAsyncCommands<String, String> redis = commands;
-    if (redis == null || degraded.get()) {
+    if (commands == null || degraded.get()) {
       return fallback.tryConsume(key, spec.divided(replicas));
     }
-    Shared b = shared(key, spec);
-    return RedisBucketScript.run(redis, b.keys, TAKE_ONE, b.nanosPerToken, b.capacity)
+    return lane(new Key(key, spec, null, null)).take()
         .timeout(timeout)
-        .map(reply -> RedisBucketScript.probe(reply, 0, spec))
+        .map(slot -> RedisBucketScript.probe(slot.reply(), 0, spec, slot.index()))
         .onErrorResume(RedisRateLimiters::isRedisFailure, e -> {
           enterFallback(e);
           return fallback.tryConsume(key, spec.divided(replicas));
@@ -117,17 +116,13 @@ final class RedisRateLimiters implements RateLimiters {
 
   @Override
   public Mono<RateProbe.Pair> tryConsumeBoth(String key, LimitSpec spec, String otherKey, LimitSpec otherSpec) {
-    RedisAsyncCommands<String, String> redis = commands;
-    if (redis == null || degraded.get()) {
+    if (commands == null || degraded.get()) {
       return fallback.tryConsumeBoth(key, spec.divided(replicas), otherKey, otherSpec.divided(replicas));
     }
-    Shared a = shared(key, spec);
-    Shared b = shared(otherKey, otherSpec);
-    return RedisBucketScript.run(redis, new String[] {a.keys[0], b.keys[0]},
-            TAKE_ONE, a.nanosPerToken, a.capacity, b.nanosPerToken, b.capacity)
+    return lane(new Key(key, spec, otherKey, otherSpec)).take()
         .timeout(timeout)
-        .map(reply -> new RateProbe.Pair(RedisBucketScript.probe(reply, 0, spec),
-            RedisBucketScript.probe(reply, 1, otherSpec)))
+        .map(slot -> new RateProbe.Pair(RedisBucketScript.probe(slot.reply(), 0, spec, slot.index()),
+            RedisBucketScript.probe(slot.reply(), 1, otherSpec, slot.index())))
         .onErrorResume(RedisRateLimiters::isRedisFailure, e -> {
           enterFallback(e);
           return fallback.tryConsumeBoth(key, spec.divided(replicas), otherKey, otherSpec.divided(replicas));
@@ -136,16 +131,14 @@ final class RedisRateLimiters implements RateLimiters {
 
   @Override
   public Mono<RateProbe> peek(String key, LimitSpec spec) {
-    RedisAsyncCommands<String, String> redis = commands;
-    if (redis == null || degraded.get()) {
+    if (commands == null || degraded.get()) {
       return fallback.peek(key, spec.divided(replicas));
     }
-    Shared b = shared(key, spec);
-    return RedisBucketScript.run(redis, b.keys, LOOK, b.nanosPerToken, b.capacity)
-        .timeout(timeout)
+    return script(new String[] {redisKey(key, spec)}, LOOK, Long.toString(spec.nanosPerToken()),
+            Long.toString(spec.capacity()))
         // a look is reported as not refused, like a local peek: nothing was asked of the bucket
         .map(reply -> {
-          RateProbe p = RedisBucketScript.probe(reply, 0, spec);
+          RateProbe p = RedisBucketScript.probe(reply, 0, spec, 0);
           return new RateProbe(true, p.limit(), p.remaining(), 0, p.nanosToReset());
         })
         .onErrorResume(RedisRateLimiters::isRedisFailure, e -> {
@@ -154,10 +147,26 @@ final class RedisRateLimiters implements RateLimiters {
         });
   }
 
-  private Shared shared(String key, LimitSpec spec) {
-    return shared.get(new Key(key, spec), k -> new Shared(
-        new String[] {KEY_PREFIX + key + ':' + spec.capacity() + ':' + spec.nanosPerToken() + KEY_SUFFIX},
-        Long.toString(spec.nanosPerToken()), Long.toString(spec.capacity())));
+  /** The bucket script on the current connection, bounded by the timeout. */
+  private Mono<List<Long>> script(String[] keys, String... args) {
+    RedisAsyncCommands<String, String> redis = commands;
+    if (redis == null) {
+      return Mono.error(new RedisException("not connected"));
+    }
+    return RedisBucketScript.run(redis, keys, args).timeout(timeout);
+  }
+
+  private BucketLane lane(Key key) {
+    return lanes.get(key, k -> k.otherKey == null
+        ? new BucketLane(new String[] {redisKey(k.key, k.spec)},
+            new String[] {Long.toString(k.spec.nanosPerToken()), Long.toString(k.spec.capacity())}, this::script)
+        : new BucketLane(new String[] {redisKey(k.key, k.spec), redisKey(k.otherKey, k.otherSpec)},
+            new String[] {Long.toString(k.spec.nanosPerToken()), Long.toString(k.spec.capacity()),
+                Long.toString(k.otherSpec.nanosPerToken()), Long.toString(k.otherSpec.capacity())}, this::script));
+  }
+
+  private static String redisKey(String key, LimitSpec spec) {
+    return KEY_PREFIX + key + ':' + spec.capacity() + ':' + spec.nanosPerToken() + KEY_SUFFIX;
   }
 
   private Mono<Void> probe() {
@@ -226,10 +235,7 @@ final class RedisRateLimiters implements RateLimiters {
     resources.shutdown(0, 2, TimeUnit.SECONDS);
   }
 
-  private record Key(String key, LimitSpec spec) {
-  }
-
-  /** One bucket as the script sees it: its key (an array, as Lettuce takes keys) and its shape as arguments. */
-  private record Shared(String[] keys, String nanosPerToken, String capacity) {
+  /** One bucket, or a pair taken from together. */
+  private record Key(String key, LimitSpec spec, @Nullable String otherKey, @Nullable LimitSpec otherSpec) {
   }
 }
