@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -232,7 +233,7 @@ public final class AuditPipeline implements AutoCloseable {
 
   /** Queues the event; returns at once. The pipeline sets chain_id, seq, prev_hash and hash. */
   public void emit(AuditEvent event) {
-    enqueue(new Entry(Objects.requireNonNull(event, "event"), null, null, System.nanoTime()));
+    enqueue(new Entry(Objects.requireNonNull(event, "event"), null, null, null, null, System.nanoTime()));
   }
 
   /**
@@ -250,9 +251,21 @@ public final class AuditPipeline implements AutoCloseable {
    */
   public Mono<Void> journaled(AuditEvent event, boolean pushNow) {
     Sinks.One<Void> journaledSignal = Sinks.one();
-    enqueue(new Entry(Objects.requireNonNull(event, "event"), pushNow ? Sinks.one() : null, journaledSignal,
-        System.nanoTime()));
+    enqueue(new Entry(Objects.requireNonNull(event, "event"), null, pushNow ? Sinks.one() : null, journaledSignal,
+        null, System.nanoTime()));
     return journaledSignal.asMono().publishOn(Schedulers.parallel());
+  }
+
+  /**
+   * As {@link #journaled(AuditEvent, boolean)}, completing through {@code completeOn} instead of a parallel scheduler:
+   * a request's own event loop, so the response goes on where it is written with one thread hop instead of two (the
+   * journal thread hands the signal straight to that loop). Falls back to a parallel worker when the executor refuses.
+   */
+  public Mono<Void> journaled(AuditEvent event, boolean pushNow, Executor completeOn) {
+    Sinks.One<Void> journaledSignal = Sinks.one();
+    enqueue(new Entry(Objects.requireNonNull(event, "event"), null, pushNow ? Sinks.one() : null, journaledSignal,
+        Objects.requireNonNull(completeOn, "completeOn"), System.nanoTime()));
+    return journaledSignal.asMono();
   }
 
   /**
@@ -262,7 +275,7 @@ public final class AuditPipeline implements AutoCloseable {
    */
   public Mono<Void> durable(AuditEvent event) {
     Sinks.One<Void> done = Sinks.one();
-    enqueue(new Entry(Objects.requireNonNull(event, "event"), done, null, System.nanoTime()));
+    enqueue(new Entry(Objects.requireNonNull(event, "event"), null, done, null, null, System.nanoTime()));
     if (stranded) {
       done.tryEmitError(new AuditUnavailableException("audit sink and spill file both unavailable", null));
     }
@@ -272,7 +285,7 @@ public final class AuditPipeline implements AutoCloseable {
   /** Completes when every event emitted before this call is in the sink or the spill file. */
   public Mono<Void> flush() {
     Sinks.One<Void> done = Sinks.one();
-    enqueue(new Entry(null, done, null, System.nanoTime()));
+    enqueue(new Entry(null, null, done, null, null, System.nanoTime()));
     return done.asMono().publishOn(Schedulers.parallel());
   }
 
@@ -375,22 +388,24 @@ public final class AuditPipeline implements AutoCloseable {
   /** Seals events in emission order, appends each group to the journal with one write, then hands it to the drainer. */
   private void journalLoop() {
     List<Entry> group = new ArrayList<>(JOURNAL_GROUP);
-    List<AuditEvent> events = new ArrayList<>(JOURNAL_GROUP);
+    List<byte[]> lines = new ArrayList<>(JOURNAL_GROUP);
     while (!halted) {
       Entry e;
+      long groupLastSeq = 0;
       while (group.size() < JOURNAL_GROUP && (e = queue.poll()) != null) {
         if (e.event != null) {
-          AuditEvent sealed = chain.append(e.event);
-          lastSeq = sealed.seq();
-          e = new Entry(sealed, e.done, e.journaled, e.enqueuedNanos);
-          events.add(sealed);
+          HashChain.Sealed sealed = chain.seal(e.event);
+          groupLastSeq = sealed.event().seq();
+          lastSeq = groupLastSeq;
+          e = new Entry(sealed.event(), sealed.json(), e.done, e.journaled, e.completeOn, e.enqueuedNanos);
+          lines.add(sealed.json());
         }
         group.add(e);
       }
       if (!group.isEmpty()) {
         Throwable failure = null;
         try {
-          journal.append(events);
+          journal.append(lines, groupLastSeq);
           if (!journalHealthy) {
             journalHealthy = true;
             log.info("audit chain {}: journal {} writable again", chainId, journal.path());
@@ -407,15 +422,11 @@ public final class AuditPipeline implements AutoCloseable {
         for (Entry en : group) {
           sealedQueue.offer(en);
           if (en.journaled != null) {
-            if (failure == null) {
-              en.journaled.tryEmitEmpty();
-            } else {
-              en.journaled.tryEmitError(new AuditUnavailableException("audit journal not writable", failure));
-            }
+            signalJournaled(en, failure);
           }
         }
         group.clear();
-        events.clear();
+        lines.clear();
         wakeDrainer();
         continue;
       }
@@ -429,6 +440,20 @@ public final class AuditPipeline implements AutoCloseable {
         LockSupport.parkNanos(this, TimeUnit.SECONDS.toNanos(1));
       }
       journalSleeping = false;
+    }
+  }
+
+  private static void signalJournaled(Entry en, Throwable failure) {
+    Runnable signal = failure == null ? en.journaled::tryEmitEmpty
+        : () -> en.journaled.tryEmitError(new AuditUnavailableException("audit journal not writable", failure));
+    if (en.completeOn == null) {
+      signal.run(); // the caller's Mono moves on to a parallel worker itself
+      return;
+    }
+    try {
+      en.completeOn.execute(signal);
+    } catch (RuntimeException refused) {
+      Schedulers.parallel().schedule(signal); // a loop shutting down: never run the response on this thread
     }
   }
 
@@ -525,8 +550,10 @@ public final class AuditPipeline implements AutoCloseable {
       return;
     }
     List<AuditEvent> batch = new ArrayList<>(entries.size());
+    List<byte[]> json = new ArrayList<>(entries.size());
     for (Entry en : entries) {
       batch.add(en.event);
+      json.add(en.json != null ? en.json : AuditJson.toJsonBytes(en.event));
     }
     boolean done = false;
     if (!spilling && queued.get() > queueCapacity) {
@@ -536,7 +563,7 @@ public final class AuditPipeline implements AutoCloseable {
     }
     if (!spilling) {
       try {
-        sink.write(batch).block(sinkTimeout);
+        sink.write(batch, json).block(sinkTimeout);
         written.addAndGet(batch.size());
         sinkHealthy = true;
         persistedToSink(batch);
@@ -717,7 +744,9 @@ public final class AuditPipeline implements AutoCloseable {
     state.set(CLOSED);
   }
 
-  private record Entry(AuditEvent event, Sinks.One<Void> done, Sinks.One<Void> journaled, long enqueuedNanos) {}
+  /** {@code json}: the sealed event's canonical JSON (null until sealed); {@code completeOn}: see journaled(). */
+  private record Entry(AuditEvent event, byte[] json, Sinks.One<Void> done, Sinks.One<Void> journaled,
+      Executor completeOn, long enqueuedNanos) {}
 
   /** Configuration of an {@link AuditPipeline}; defaults suit a gateway instance. */
   public static final class Builder {

@@ -12,6 +12,14 @@ public interface AuditSink {
 
   Mono<Void> write(List<AuditEvent> batch);
 
+  /**
+   * As {@link #write(List)}, with each event's canonical JSON ({@link AuditJson#toJsonBytes}) already made by the
+   * pipeline, which a sink that ships JSON can send as it is instead of serialising the events again.
+   */
+  default Mono<Void> write(List<AuditEvent> batch, List<byte[]> canonicalJson) {
+    return write(batch);
+  }
+
   /** For logs and metrics, e.g. {@code postgres}. */
   String name();
 }

@@ -1,9 +1,7 @@
 package io.portcullis.audit;
 
 import io.r2dbc.spi.Row;
-import io.r2dbc.spi.Statement;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
@@ -19,52 +17,16 @@ final class EventRows {
   static final int WIDTH = COLUMNS.size();
   static final String COLUMN_LIST = String.join(", ", COLUMNS);
   static final String SELECT = "SELECT " + COLUMN_LIST + " FROM portcullis.audit_events";
+  /** The columns with their types, in {@link #COLUMNS} order: the record the canonical JSON of an event is read as. */
+  static final String RECORD_TYPES = String.join(", ", List.of("event_id uuid", "\"timestamp\" timestamptz",
+      "event_type text", "chain_id text", "seq bigint", "request_id text", "actor_id text", "actor_role text",
+      "app_id text", "tier smallint", "action text", "resource_type text", "resource_id text", "token_id text",
+      "policy_ids text[]", "policy_version bigint", "outcome text", "status integer", "error_code text",
+      "\"rows\" bigint", "bytes bigint", "masked_columns text[]", "row_filter text", "query_fingerprint text",
+      "cost_units double precision", "cost_center text", "latency_ms double precision", "client_ip text",
+      "prev_hash text", "hash text"));
 
   private EventRows() {}
-
-  /** Binds the event to parameters {@code first .. first + WIDTH - 1} (0-based indexes). */
-  static void bind(Statement s, int first, AuditEvent e) {
-    int i = first;
-    s.bind(i++, e.eventId());
-    s.bind(i++, e.timestamp().atOffset(ZoneOffset.UTC));
-    s.bind(i++, e.eventType().json());
-    s.bind(i++, e.chainId());
-    s.bind(i++, e.seq());
-    i = bind(s, i, e.requestId(), String.class);
-    i = bind(s, i, e.actorId(), String.class);
-    i = bind(s, i, e.actorRole(), String.class);
-    i = bind(s, i, e.appId(), String.class);
-    i = bind(s, i, e.tier() == null ? null : e.tier().shortValue(), Short.class);
-    i = bind(s, i, e.action(), String.class);
-    i = bind(s, i, e.resourceType(), String.class);
-    i = bind(s, i, e.resourceId(), String.class);
-    i = bind(s, i, e.tokenId(), String.class);
-    i = bind(s, i, e.policyIds() == null ? null : e.policyIds().toArray(String[]::new), String[].class);
-    i = bind(s, i, e.policyVersion(), Long.class);
-    i = bind(s, i, e.outcome() == null ? null : e.outcome().json(), String.class);
-    i = bind(s, i, e.status(), Integer.class);
-    i = bind(s, i, e.errorCode(), String.class);
-    i = bind(s, i, e.rows(), Long.class);
-    i = bind(s, i, e.bytes(), Long.class);
-    i = bind(s, i, e.maskedColumns() == null ? null : e.maskedColumns().toArray(String[]::new), String[].class);
-    i = bind(s, i, e.rowFilter(), String.class);
-    i = bind(s, i, e.queryFingerprint(), String.class);
-    i = bind(s, i, e.costUnits(), Double.class);
-    i = bind(s, i, e.costCenter(), String.class);
-    i = bind(s, i, e.latencyMs(), Double.class);
-    i = bind(s, i, e.clientIp(), String.class);
-    s.bind(i++, e.prevHash());
-    s.bind(i, e.hash());
-  }
-
-  private static int bind(Statement s, int index, Object value, Class<?> type) {
-    if (value == null) {
-      s.bindNull(index, type);
-    } else {
-      s.bind(index, value);
-    }
-    return index + 1;
-  }
 
   static AuditEvent map(Row r) {
     Short tier = r.get("tier", Short.class);

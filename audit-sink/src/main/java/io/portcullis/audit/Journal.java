@@ -103,24 +103,41 @@ final class Journal implements Closeable {
 
   /** Appends the group with one write; no fsync. Rotates first when the current segment is full and may go. */
   void append(List<AuditEvent> events) throws IOException {
-    if (events.isEmpty()) {
+    List<byte[]> lines = new ArrayList<>(events.size());
+    for (AuditEvent e : events) {
+      lines.add(AuditJson.toJsonBytes(e));
+    }
+    if (!events.isEmpty()) {
+      append(lines, events.get(events.size() - 1).seq());
+    }
+  }
+
+  /** As {@link #append(List)}, with the events' canonical JSON already made (no newline); {@code lastSeq}: the last's. */
+  void append(List<byte[]> lines, long lastSeq) throws IOException {
+    if (lines.isEmpty()) {
       return;
     }
     if (size >= rotateBytes && previousLastSeq <= acked) {
       rotate();
     }
-    ByteArrayOutputStream out = new ByteArrayOutputStream(events.size() * 640);
-    for (AuditEvent e : events) {
-      out.write(AuditJson.toJsonBytes(e));
-      out.write('\n');
+    int total = 0;
+    for (byte[] line : lines) {
+      total += line.length + 1;
     }
-    ByteBuffer buf = ByteBuffer.wrap(out.toByteArray());
+    byte[] group = new byte[total];
+    int at = 0;
+    for (byte[] line : lines) {
+      System.arraycopy(line, 0, group, at, line.length);
+      at += line.length;
+      group[at++] = '\n';
+    }
+    ByteBuffer buf = ByteBuffer.wrap(group);
     long position = size;
     while (buf.hasRemaining()) {
       position += channel.write(buf, position);
     }
     size = position;
-    currentLastSeq = events.get(events.size() - 1).seq();
+    currentLastSeq = lastSeq;
   }
 
   private void rotate() throws IOException {

@@ -3,7 +3,7 @@ package io.portcullis.audit;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Result;
-import io.r2dbc.spi.Statement;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
@@ -16,18 +16,24 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * The default sink: {@code portcullis.audit_events}, one multi-row {@code INSERT … ON CONFLICT DO NOTHING} per batch
- * (replays of a batch are no-ops). Creates the next monthly partition itself when a batch reaches a month it has not
+ * The default sink: {@code portcullis.audit_events}, one {@code INSERT … SELECT … FROM jsonb_to_recordset(…) ON
+ * CONFLICT DO NOTHING} per batch (replays of a batch are no-ops). Creates the next monthly partition itself when a batch reaches a month it has not
  * prepared, so the default partition only catches what maintenance missed. Also the {@link ChainHeadSource} for
  * restarts. Apply {@link AuditSchema} first.
  */
 public final class PostgresAuditSink implements AuditSink, ChainHeadSource {
 
-  /** PostgreSQL allows 65,535 bind parameters per statement; larger batches are split into several statements. */
-  static final int MAX_ROWS_PER_STATEMENT = 65_535 / EventRows.WIDTH;
+  /**
+   * One statement per batch whatever its size: the events' canonical JSON as one {@code jsonb} array parameter, turned
+   * into rows by PostgreSQL. The SQL text never changes (the driver parses it once, where a multi-row VALUES list of
+   * 30 parameters per event was parsed again for every batch), and binding is one string instead of 30 values per
+   * event. The JSON keys are the column names; a missing key (a null the canonical form omits) is a NULL.
+   */
+  static final String INSERT = "INSERT INTO portcullis.audit_events (" + EventRows.COLUMN_LIST + ") SELECT "
+      + EventRows.COLUMN_LIST + " FROM jsonb_to_recordset($1::jsonb) AS e(" + EventRows.RECORD_TYPES + ")"
+      + " ON CONFLICT DO NOTHING";
 
   private final ConnectionFactory connectionFactory;
-  private final String[] insertByRows = new String[MAX_ROWS_PER_STATEMENT + 1];
   /** Months whose partition (and the next month's) this instance has ensured. */
   private final Set<YearMonth> preparedMonths = ConcurrentHashMap.newKeySet();
 
@@ -43,58 +49,44 @@ public final class PostgresAuditSink implements AuditSink, ChainHeadSource {
   @Override
   public Mono<Void> write(List<AuditEvent> batch) {
     Objects.requireNonNull(batch, "batch");
+    List<byte[]> json = new ArrayList<>(batch.size());
+    for (AuditEvent e : batch) {
+      json.add(AuditJson.toJsonBytes(e));
+    }
+    return write(batch, json);
+  }
+
+  @Override
+  public Mono<Void> write(List<AuditEvent> batch, List<byte[]> canonicalJson) {
+    Objects.requireNonNull(batch, "batch");
     if (batch.isEmpty()) {
       return Mono.empty();
     }
+    if (canonicalJson.size() != batch.size()) {
+      return Mono.error(new IllegalArgumentException("one canonical JSON per event expected"));
+    }
+    String rows = jsonArray(canonicalJson);
     return Mono.usingWhen(connectionFactory.create(),
-        c -> preparePartitions(c, batch).then(insert(c, batch)),
+        c -> preparePartitions(c, batch).then(Flux.from(c.createStatement(INSERT).bind(0, rows).execute())
+            .flatMap(Result::getRowsUpdated).then()),
         Connection::close);
   }
 
-  private Mono<Void> insert(Connection c, List<AuditEvent> batch) {
-    if (batch.size() <= MAX_ROWS_PER_STATEMENT) {
-      return execute(statement(c, batch));
+  private static String jsonArray(List<byte[]> lines) {
+    int total = 1 + lines.size();
+    for (byte[] line : lines) {
+      total += line.length;
     }
-    // several statements: one transaction, so a batch is all in or all out
-    List<Mono<Void>> parts = new ArrayList<>();
-    for (int from = 0; from < batch.size(); from += MAX_ROWS_PER_STATEMENT) {
-      List<AuditEvent> part = batch.subList(from, Math.min(batch.size(), from + MAX_ROWS_PER_STATEMENT));
-      parts.add(Mono.defer(() -> execute(statement(c, part))));
+    byte[] out = new byte[total];
+    int at = 0;
+    out[at++] = '[';
+    for (byte[] line : lines) {
+      System.arraycopy(line, 0, out, at, line.length);
+      at += line.length;
+      out[at++] = ',';
     }
-    return Mono.from(c.beginTransaction()).then(Flux.concat(parts).then()).then(Mono.from(c.commitTransaction()))
-        .onErrorResume(e -> Mono.from(c.rollbackTransaction()).onErrorResume(r -> Mono.empty()).then(Mono.error(e)));
-  }
-
-  private Statement statement(Connection c, List<AuditEvent> rows) {
-    Statement s = c.createStatement(insertSql(rows.size()));
-    for (int i = 0; i < rows.size(); i++) {
-      EventRows.bind(s, i * EventRows.WIDTH, rows.get(i));
-    }
-    return s;
-  }
-
-  private static Mono<Void> execute(Statement s) {
-    return Flux.from(s.execute()).flatMap(Result::getRowsUpdated).then();
-  }
-
-  /** SQL text per row count, built once: the driver caches prepared statements by text. */
-  private String insertSql(int rows) {
-    String sql = insertByRows[rows];
-    if (sql == null) {
-      StringBuilder b = new StringBuilder(64 + rows * EventRows.WIDTH * 5)
-          .append("INSERT INTO portcullis.audit_events (").append(EventRows.COLUMN_LIST).append(") VALUES ");
-      int p = 1;
-      for (int r = 0; r < rows; r++) {
-        b.append(r == 0 ? "(" : ",(");
-        for (int col = 0; col < EventRows.WIDTH; col++) {
-          b.append(col == 0 ? "$" : ",$").append(p++);
-        }
-        b.append(')');
-      }
-      sql = b.append(" ON CONFLICT DO NOTHING").toString();
-      insertByRows[rows] = sql;
-    }
-    return sql;
+    out[at - 1] = ']';
+    return new String(out, StandardCharsets.UTF_8);
   }
 
   /**

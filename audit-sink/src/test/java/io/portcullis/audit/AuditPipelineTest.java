@@ -92,6 +92,32 @@ class AuditPipelineTest {
   }
 
   @Test
+  void journaledCompletesOnTheCallersExecutorAndTheEventsReachTheSinkInOrder() throws Exception {
+    java.util.concurrent.ExecutorService loop = java.util.concurrent.Executors.newSingleThreadExecutor(
+        r -> new Thread(r, "test-event-loop"));
+    AuditPipeline p = pipeline("gw-loop");
+    p.start().block(Duration.ofSeconds(10));
+    try {
+      List<String> threads = new java.util.concurrent.CopyOnWriteArrayList<>();
+      for (int i = 0; i < 30; i++) {
+        p.journaled(request(i), i % 10 == 0, loop).doOnSuccess(v -> threads.add(Thread.currentThread().getName()))
+            .block(Duration.ofSeconds(5));
+      }
+      // on the executor, or on the subscriber's own thread when the event was journaled before it subscribed: never
+      // on the journal thread or a parallel worker
+      assertThat(threads).hasSize(30).contains("test-event-loop")
+          .allMatch(t -> t.equals("test-event-loop") || t.equals("main"));
+      p.flush().block(Duration.ofSeconds(10));
+    } finally {
+      p.close();
+      loop.shutdown();
+    }
+    assertThat(AuditFixtures.seqs(PG, "gw-loop")).containsExactlyElementsOf(oneTo(30));
+    VerificationReport report = verifier.verify("gw-loop", 1, Long.MAX_VALUE).block();
+    assertThat(report.ok()).as(report.render()).isTrue();
+  }
+
+  @Test
   void restartContinuesTheChainFromTheStoredHead() {
     AuditPipeline first = pipeline("gw-restart");
     first.start().block(Duration.ofSeconds(10));

@@ -96,6 +96,23 @@ class PostgresAuditSinkTest {
   }
 
   @Test
+  void unusualValuesSurviveTheJsonInsertExactly() {
+    HashChain chain = new HashChain("sink-d", 0, HashChain.GENESIS);
+    List<AuditEvent> events = new ArrayList<>();
+    for (AuditEvent e : HashChainTest.tricky()) {
+      events.add(chain.append(e.toBuilder().eventId(null).timestamp(Instant.parse("2026-08-01T10:00:00.000001Z"))
+          .build()));
+    }
+    sink.write(events).block(Duration.ofSeconds(10));
+    sink.write(events).block(Duration.ofSeconds(10));
+
+    List<AuditEvent> back = AuditQuery.create(cf).chain("sink-d", 1, Long.MAX_VALUE).collectList().block();
+
+    assertThat(back).containsExactlyElementsOf(events);
+    assertThat(back).allMatch(HashChain::selfConsistent);
+  }
+
+  @Test
   void refusesUpdateDeleteAndTruncateEvenForTheOwner() {
     sink.write(chain("sink-c", 2, Instant.now())).block(Duration.ofSeconds(10));
 
