@@ -16,8 +16,11 @@ final class RequestMetrics {
 
   static final String NO_APP = "none";
 
+  private static final Outcome[] OUTCOMES = Outcome.values();
+
   private final MeterRegistry registry;
-  private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+  /** Per app, its counters by outcome ordinal (the last slot: no outcome), registered on first use. */
+  private final Map<String, Counter[]> counters = new ConcurrentHashMap<>();
 
   RequestMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -26,10 +29,18 @@ final class RequestMetrics {
   void count(AuditEvent event) {
     String app = event.appId() == null ? NO_APP : event.appId();
     Outcome outcome = event.outcome();
-    String tag = outcome == null ? "error" : outcome.json();
-    counters.computeIfAbsent(app + '\0' + tag, k -> Counter.builder("portcullis.requests")
-        .description("data-plane requests by app and outcome (allowed, denied, throttled, error, cancelled)")
-        .tag("app", app).tag("outcome", tag)
-        .register(registry)).increment();
+    Counter[] byOutcome = counters.computeIfAbsent(app, k -> new Counter[OUTCOMES.length + 1]);
+    int slot = outcome == null ? OUTCOMES.length : outcome.ordinal();
+    Counter c = byOutcome[slot];
+    if (c == null) {
+      String tag = outcome == null ? "error" : outcome.json();
+      // the registry returns the one meter per name and tags, so a race here only looks it up twice
+      c = Counter.builder("portcullis.requests")
+          .description("data-plane requests by app and outcome (allowed, denied, throttled, error, cancelled)")
+          .tag("app", app).tag("outcome", tag)
+          .register(registry);
+      byOutcome[slot] = c;
+    }
+    c.increment();
   }
 }

@@ -7,6 +7,7 @@ import io.github.resilience4j.reactor.circuitbreaker.operator.CircuitBreakerOper
 import io.portcullis.gateway.pipeline.RequestContext;
 import io.portcullis.gateway.problem.ProblemCode;
 import io.portcullis.gateway.problem.ProblemException;
+import io.portcullis.policy.ColumnPlan;
 import io.portcullis.policy.Decision;
 import io.portcullis.policy.PlannedColumn;
 import io.portcullis.policy.model.Column;
@@ -25,6 +26,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
@@ -223,22 +225,45 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
       Duration idleTimeout, RequestContext ctx) {
   }
 
-  private static Set<String> declared(Dataset dataset) {
-    Set<String> names = new HashSet<>();
-    for (Column c : dataset.columns()) {
-      names.add(c.name());
-    }
-    return names;
+  /** A dataset's declared column names, kept per dataset model (a reload brings new models, hence new sets). */
+  private record Declared(Dataset dataset, Set<String> names) {
   }
 
-  private static @Nullable String masked(Decision decision) {
-    List<String> masked = new ArrayList<>();
-    for (PlannedColumn c : decision.columns().columns()) {
-      if (c.mask() != null) {
-        masked.add(c.name());
+  private final Map<String, Declared> declared = new ConcurrentHashMap<>();
+
+  private Set<String> declared(Dataset dataset) {
+    Declared d = declared.get(dataset.name());
+    if (d == null || d.dataset() != dataset) {
+      Set<String> names = new HashSet<>();
+      for (Column c : dataset.columns()) {
+        names.add(c.name());
       }
+      d = new Declared(dataset, Set.copyOf(names));
+      declared.put(dataset.name(), d);
     }
-    return masked.isEmpty() ? null : String.join(", ", masked);
+    return d.names();
+  }
+
+  /** The last column plan's header: plans are built once per grant and shared by its decisions. */
+  private record Masked(ColumnPlan plan, @Nullable String header) {
+  }
+
+  private volatile @Nullable Masked lastMasked;
+
+  private @Nullable String masked(Decision decision) {
+    ColumnPlan plan = decision.columns();
+    Masked m = lastMasked;
+    if (m == null || m.plan() != plan) {
+      List<String> masked = new ArrayList<>();
+      for (PlannedColumn c : plan.columns()) {
+        if (c.mask() != null) {
+          masked.add(c.name());
+        }
+      }
+      m = new Masked(plan, masked.isEmpty() ? null : String.join(", ", masked));
+      lastMasked = m;
+    }
+    return m.header();
   }
 
   /**

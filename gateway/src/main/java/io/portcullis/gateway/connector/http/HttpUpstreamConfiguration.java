@@ -7,7 +7,6 @@ import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import tools.jackson.core.StreamReadConstraints;
-import tools.jackson.core.StreamReadFeature;
 import tools.jackson.core.StreamWriteFeature;
 import tools.jackson.core.json.JsonFactory;
 import tools.jackson.databind.json.JsonMapper;
@@ -46,8 +45,9 @@ class HttpUpstreamConfiguration {
   }
 
   /**
-   * The parser bounds are the memory bound: no string, name or number longer than a row may be, no deep nesting, and
-   * duplicate keys refused (a row must not say two things about one column).
+   * The parser bounds are the memory bound: no string, name or number longer than a row may be, no deep nesting.
+   * Duplicate keys are refused by {@link RowStreamFilter} itself, only where a repeat could reach the client (a row
+   * must not say two things about one column): the parser's own detection checked every key of every object.
    */
   static JsonMapper upstreamJson(HttpUpstreamProperties properties) {
     int maxRow = (int) properties.maxRowSize().toBytes();
@@ -57,7 +57,6 @@ class HttpUpstreamConfiguration {
             .maxNameLength(Math.min(maxRow, 64 * 1024))
             .maxNestingDepth(64)
             .build())
-        .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
         .disable(StreamWriteFeature.AUTO_CLOSE_CONTENT)
         .build();
     return JsonMapper.builder(factory).build();

@@ -10,6 +10,7 @@ import java.math.BigInteger;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,6 +35,13 @@ import tools.jackson.databind.json.JsonMapper;
  * array is held back (bounded) until the array is found, so a body without it — an upstream that changed its shape and
  * would otherwise pass its rows through unfiltered — fails before anything is sent. Not thread-safe: one instance per
  * response, fed in order.
+ *
+ * <p>Duplicate keys are refused wherever they could make the body say two things: in the objects around the rows
+ * array (a second {@code "data": [...]} would otherwise be copied through unfiltered) and for every key that is kept
+ * from a row, nested values included. The checks ride on what is held anyway (the row's map, a small key set per
+ * enclosing object) instead of the parser's own duplicate detection, which tracked every key of every object,
+ * undeclared fields included, at a measurable cost per row (load-tests/RESULTS.md). A repeated undeclared field is
+ * dropped with its first occurrence: nothing of it is sent.
  */
 final class RowStreamFilter implements AutoCloseable {
 
@@ -57,6 +65,10 @@ final class RowStreamFilter implements AutoCloseable {
   private State state = State.OUTSIDE;
   private boolean rowsFound;
   private boolean rootDone;
+
+  // keys seen in each object enclosing the rows array (ARRAY for an enclosing array), innermost first
+  private static final Object ARRAY = new Object();
+  private final ArrayDeque<Object> outsideKeys = new ArrayDeque<>();
 
   // the row being buffered
   private final ArrayDeque<Object> open = new ArrayDeque<>();
@@ -193,8 +205,29 @@ final class RowStreamFilter implements AutoCloseable {
       out.writeStartArray();
       return;
     }
+    trackOutsideKeys(t);
     out.copyCurrentEventExact(parser);
     markRootDone(t);
+  }
+
+  @SuppressWarnings("unchecked")
+  private void trackOutsideKeys(JsonToken t) {
+    switch (t) {
+      case START_OBJECT -> outsideKeys.push(new HashSet<String>(8));
+      case START_ARRAY -> outsideKeys.push(ARRAY);
+      case END_OBJECT, END_ARRAY -> outsideKeys.pop();
+      case PROPERTY_NAME -> {
+        if (outsideKeys.peek() instanceof HashSet<?> keys && !((HashSet<String>) keys).add(parser.currentName())) {
+          throw duplicate();
+        }
+      }
+      default -> { }
+    }
+  }
+
+  private static UpstreamFailure duplicate() {
+    // the key is not quoted: it comes from the upstream body
+    return UpstreamFailure.body("the upstream body repeats a key in one object");
   }
 
   private void markRootDone(JsonToken t) {
@@ -234,8 +267,11 @@ final class RowStreamFilter implements AutoCloseable {
     }
     switch (t) {
       case PROPERTY_NAME -> {
-        if (open.size() == 1 && !declared.contains(parser.currentName())) {
+        String name = parser.currentName();
+        if (open.size() == 1 && !declared.contains(name)) {
           skipDepth = 0; // an undeclared field: its value is not kept at all
+        } else if (open.peek() instanceof Map<?, ?> map && map.containsKey(name)) {
+          throw duplicate(); // the earlier value is complete by now, so it is in the map
         }
       }
       case START_OBJECT -> open.push(new LinkedHashMap<String, Object>());
@@ -289,8 +325,8 @@ final class RowStreamFilter implements AutoCloseable {
     if (r == null || !filter.test(r::get)) {
       return;
     }
-    out.flush();
-    int before = sink.size();
+    // the row's size from the generator's buffer and the sink together: no flush per row
+    long before = sink.size() + out.streamWriteOutputBuffered();
     out.writeStartObject();
     for (PlannedColumn column : plan.columns()) {
       String name = column.name();
@@ -303,8 +339,7 @@ final class RowStreamFilter implements AutoCloseable {
       write(mask == null ? value : mask.apply(value));
     }
     out.writeEndObject();
-    out.flush();
-    onRow.accept(sink.size() - before);
+    onRow.accept(sink.size() + out.streamWriteOutputBuffered() - before);
   }
 
   private void write(@Nullable Object value) {

@@ -114,6 +114,32 @@ class RowStreamFilterTest {
   }
 
   @Test
+  void repeatedKeysThatCouldReachTheClientAreRefused() {
+    for (String body : new String[] {
+        // a second rows array would be copied through unfiltered
+        "{\"data\": [{\"id\": 1, \"region\": \"eu\"}], \"data\": [{\"id\": 2, \"region\": \"us\", \"ssn\": \"SECRET-1\"}]}",
+        "{\"meta\": {\"page\": 1, \"page\": 2}, \"data\": []}",
+        "{\"data\": [{\"region\": \"us\", \"id\": 1, \"region\": \"eu\"}]}",
+        // a hidden column is read for the filter: it must not say two things either
+        "{\"data\": [{\"id\": 1, \"ssn\": \"a\", \"region\": \"eu\", \"ssn\": \"b\"}]}",
+        "{\"data\": [{\"id\": 1, \"region\": \"eu\", \"tags\": {\"vip\": true, \"vip\": false}}]}",
+        "{\"data\": [{\"id\": 1, \"region\": \"eu\", \"tags\": [{\"a\": {\"b\": 1, \"b\": 2}}]}]}"}) {
+      for (int chunk : new int[] {3, 1 << 16}) {
+        assertThatThrownBy(() -> run(filter("/data", 1 << 20, 1 << 16), body, chunk)).as(body)
+            .isInstanceOf(UpstreamFailure.class)
+            .satisfies(e -> assertThat(e.getMessage()).contains("repeats a key").doesNotContain("SECRET"));
+      }
+    }
+  }
+
+  @Test
+  void aRepeatedUndeclaredFieldIsDroppedLikeTheFirst() {
+    String body = "{\"data\": [{\"id\": 1, \"internal\": 1, \"region\": \"eu\", \"internal\": {\"x\": 2}}]}";
+    assertThat(run(filter("/data", 1 << 20, 1 << 16), body, 5)).isEqualTo("{\"data\":[{\"id\":1,\"region\":\"eu\"}]}");
+    assertThat(rowSizes).containsExactly((long) "{\"id\":1,\"region\":\"eu\"}".length());
+  }
+
+  @Test
   void aRowLargerThanTheBoundFails() {
     String big = "x".repeat(5000);
     String body = "{\"data\": [{\"id\": 1, \"region\": \"eu\", \"name\": \"" + big + "\"}]}";
