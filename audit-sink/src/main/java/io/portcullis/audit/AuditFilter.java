@@ -19,7 +19,7 @@ public record AuditFilter(String appId, String actorId, String dataset, Outcome 
     return new AuditFilter(appId, v, dataset, outcome, from, to, newestFirst);
   }
 
-  /** The dataset, i.e. the events' {@code resource_type}. */
+  /** The dataset: events with {@code resource_type = 'dataset'} and this name as {@code resource_id}. */
   public AuditFilter withDataset(String v) {
     return new AuditFilter(appId, actorId, v, outcome, from, to, newestFirst);
   }

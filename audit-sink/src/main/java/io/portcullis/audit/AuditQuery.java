@@ -41,7 +41,12 @@ public final class AuditQuery {
     List<Object> params = new ArrayList<>();
     where(sql, params, "app_id = ", filter.appId());
     where(sql, params, "actor_id = ", filter.actorId());
-    where(sql, params, "resource_type = ", filter.dataset());
+    if (filter.dataset() != null) {
+      // request events are resource_type 'dataset' with the dataset's name in resource_id; the literal (not a bind)
+      // keeps the predicate visible to the planner for audit_events_dataset_idx
+      sql.append(" AND resource_type = 'dataset'");
+      where(sql, params, "resource_id = ", filter.dataset());
+    }
     where(sql, params, "outcome = ", filter.outcome() == null ? null : filter.outcome().json());
     where(sql, params, "\"timestamp\" >= ", filter.from() == null ? null : filter.from().atOffset(ZoneOffset.UTC));
     where(sql, params, "\"timestamp\" < ", filter.to() == null ? null : filter.to().atOffset(ZoneOffset.UTC));

@@ -29,7 +29,10 @@ class AuditQueryTest {
     HashChain chain = new HashChain("q", 0, HashChain.GENESIS);
     for (int i = 0; i < 60; i++) {
       // pairs of events share a timestamp, so paging must break ties on event_id
-      events.add(chain.append(AuditFixtures.request(i).toBuilder().timestamp(T0.plusSeconds(i / 2))
+      AuditEvent e = AuditFixtures.request(i);
+      // as the gateway records them: resource_type 'dataset', the dataset's name in resource_id
+      events.add(chain.append(e.toBuilder().resourceType("dataset").resourceId(e.resourceType())
+          .timestamp(T0.plusSeconds(i / 2))
           .outcome(i % 5 == 0 ? Outcome.DENIED : Outcome.ALLOWED).build()));
     }
     new PostgresAuditSink(cf).write(events).block(Duration.ofSeconds(10));
@@ -42,7 +45,7 @@ class AuditQueryTest {
         .withOutcome(Outcome.ALLOWED).between(T0.plusSeconds(5), T0.plusSeconds(25)), null, 100).collectList().block();
 
     List<AuditEvent> expected = events.stream()
-        .filter(e -> e.appId().equals("app-1") && e.resourceType().equals("inventory.items")
+        .filter(e -> e.appId().equals("app-1") && e.resourceId().equals("inventory.items")
             && e.outcome() == Outcome.ALLOWED && !e.timestamp().isBefore(T0.plusSeconds(5))
             && e.timestamp().isBefore(T0.plusSeconds(25)))
         .toList();
