@@ -103,7 +103,7 @@ public final class AuditVerifier {
     if (first == null || (inChain != null && inChain.seq() < first.seq())) {
       first = inChain;
     }
-    return new VerificationReport(chainId, fromSeq, toSeq, walk.checked, cps.size(), publicKeys != null, first);
+    return new VerificationReport(chainId, fromSeq, toSeq, walk.checked, publicKeys != null, first, cps);
   }
 
   /** Null when the checkpoint is well-formed, signed by a known key and its stored copy matches what was signed. */

@@ -7,6 +7,7 @@ import io.r2dbc.spi.ConnectionFactories;
 import io.r2dbc.spi.ConnectionFactory;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,15 +20,18 @@ import java.util.List;
  * {@code verify}: checks one audit chain stored in PostgreSQL and prints OK or the first tampered event.
  *
  * <pre>
- * java -cp audit-sink.jar:… io.portcullis.audit.cli.AuditVerifyCli [--jwks keys.json] URL CHAIN_ID [FROM_SEQ [TO_SEQ]]
+ * java -cp audit-sink.jar:… io.portcullis.audit.cli.AuditVerifyCli [--jwks JWKS] URL CHAIN_ID [FROM_SEQ [TO_SEQ]]
+ *   JWKS a file, or the gateway's published keys: http://gateway:8081/admin/signing-keys
  *   URL  r2dbc:postgresql://user:pw@host:5432/db  or  jdbc:postgresql://host:5432/db?user=u&amp;password=pw
  * </pre>
  * Exit status: 0 intact, 1 tampering found, 2 usage or connection error. Without {@code --jwks} (the checkpoint
- * signers' public JWKS) checkpoint signatures are not checked, and the output says so.
+ * signers' public JWKS, a file or the gateway's {@code GET /admin/signing-keys}) checkpoint signatures are not
+ * checked, and the output says so.
  */
 public final class AuditVerifyCli {
 
-  static final String USAGE = "usage: audit-verify [--jwks JWKS_FILE] URL CHAIN_ID [FROM_SEQ [TO_SEQ]]\n"
+  static final String USAGE = "usage: audit-verify [--jwks JWKS_FILE_OR_URL] URL CHAIN_ID [FROM_SEQ [TO_SEQ]]\n"
+      + "  JWKS: the checkpoint signers' public keys, a file or e.g. http://gateway:8081/admin/signing-keys\n"
       + "  URL: r2dbc:postgresql://user:pw@host:5432/db or jdbc:postgresql://host:5432/db?user=u&password=pw";
 
   private AuditVerifyCli() {}
@@ -38,10 +42,10 @@ public final class AuditVerifyCli {
 
   static int run(String[] args, PrintStream out, PrintStream err) {
     List<String> positional = new ArrayList<>();
-    Path jwks = null;
+    String jwks = null;
     for (int i = 0; i < args.length; i++) {
       if (args[i].equals("--jwks") && i + 1 < args.length) {
-        jwks = Path.of(args[++i]);
+        jwks = args[++i];
       } else if (args[i].equals("-h") || args[i].equals("--help")) {
         out.println(USAGE);
         return 0;
@@ -69,8 +73,10 @@ public final class AuditVerifyCli {
     JWKSet keys = null;
     if (jwks != null) {
       try {
-        keys = JWKSet.parse(Files.readString(jwks, StandardCharsets.UTF_8));
-      } catch (IOException | ParseException e) {
+        keys = jwks.startsWith("http://") || jwks.startsWith("https://")
+            ? JWKSet.load(URI.create(jwks).toURL())
+            : JWKSet.parse(Files.readString(Path.of(jwks), StandardCharsets.UTF_8));
+      } catch (IOException | ParseException | IllegalArgumentException e) {
         err.println("cannot read JWKS " + jwks + ": " + e.getMessage());
         return 2;
       }

@@ -6,6 +6,7 @@ import com.nimbusds.jose.jwk.Curve;
 import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
+import com.sun.net.httpserver.HttpServer;
 import io.portcullis.audit.AuditEvent;
 import io.portcullis.audit.AuditPipeline;
 import io.portcullis.audit.AuditSchema;
@@ -18,6 +19,7 @@ import io.r2dbc.spi.ConnectionFactories;
 import io.r2dbc.spi.ConnectionFactory;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,6 +58,29 @@ class AuditVerifyCliTest {
 
     assertThat(r.code).as(r.err).isZero();
     assertThat(r.out).startsWith("OK chain gw-cli seq 1..end: 12 events, 1 checkpoints").doesNotContain("NOT checked");
+  }
+
+  @Test
+  void fetchesTheKeysTheGatewayPublishes() throws Exception {
+    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    byte[] jwks = new JWKSet(key.toPublicJWK()).toString().getBytes(StandardCharsets.UTF_8);
+    server.createContext("/admin/signing-keys", exchange -> {
+      exchange.getResponseHeaders().add("Content-Type", "application/json");
+      exchange.sendResponseHeaders(200, jwks.length);
+      exchange.getResponseBody().write(jwks);
+      exchange.close();
+    });
+    server.start();
+    try {
+      Result r = run("--jwks", "http://127.0.0.1:" + server.getAddress().getPort() + "/admin/signing-keys",
+          PG.r2dbcUrl(), "gw-cli");
+
+      assertThat(r.code).as(r.err).isZero();
+      assertThat(r.out).startsWith("OK chain gw-cli seq 1..end: 12 events, 1 checkpoints, 1 matched (last at seq 12)")
+          .doesNotContain("NOT checked");
+    } finally {
+      server.stop(0);
+    }
   }
 
   @Test

@@ -83,11 +83,14 @@ final class AdminRoutes {
   }
 
   /**
-   * Routes that need no token: {@code GET /admin/approval-keys}, the public key (JWKS) that verifies four-eyes approval
-   * JWSs — public so an auditor holding an exported version can check its approval without admin rights.
+   * Routes that need no token: {@code GET /admin/signing-keys}, the public key (JWKS) of the gateway's instance key,
+   * which verifies four-eyes approval JWSs and the audit's checkpoint JWSs — public so an auditor holding an exported
+   * version or a copy of the audit table can check it without admin rights. {@code /admin/approval-keys} is its
+   * older name, kept for clients that use it.
    */
   RouterFunction<ServerResponse> publicRoutes() {
     return RouterFunctions.route()
+        .GET("/admin/signing-keys", r -> ServerResponse.ok().contentType(JSON).bodyValue(approvalKeys))
         .GET("/admin/approval-keys", r -> ServerResponse.ok().contentType(JSON).bodyValue(approvalKeys))
         .build();
   }

@@ -4,6 +4,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.portcullis.audit.AuditPipeline;
 import io.portcullis.audit.AuditQuery;
 import io.portcullis.broker.AccessTokenVerifier;
+import io.portcullis.gateway.audit.AuditProperties;
+import io.portcullis.gateway.audit.ChainVerifier;
 import io.portcullis.broker.RevocationRegistry;
 import io.portcullis.broker.RevocationStore;
 import io.portcullis.broker.TokenBroker;
@@ -18,6 +20,7 @@ import java.time.Clock;
 import java.time.Duration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.DependsOn;
 import org.springframework.web.reactive.function.server.HandlerStrategies;
 import org.springframework.web.reactive.function.server.RouterFunction;
 import org.springframework.web.reactive.function.server.RouterFunctions;
@@ -42,6 +45,7 @@ class AdminWiring {
 
   /** The gateway's own key for approvals: the same in every replica, present with or without a local broker. */
   @Bean
+  @DependsOn("schemaReady") // its table; the audit pipeline, created early, needs the key for its checkpoints
   InstanceSigningKey instanceSigningKey(InstanceSecrets secrets) {
     return InstanceSigningKey.load(secrets).block(STARTUP_TIMEOUT);
   }
@@ -58,6 +62,17 @@ class AdminWiring {
         compiler, snapshots, reviews, audit, signingKey);
   }
 
+  /** Verification reads the events from PostgreSQL: with another sink the endpoint says where they are instead. */
+  @Bean
+  AuditVerifyRoutes auditVerifyRoutes(AuditPipeline pipeline, ConnectionFactory connections,
+      InstanceSigningKey signingKey, AuditProperties audit) {
+    if (audit.sink() != AuditProperties.SinkKind.POSTGRES) {
+      return new AuditVerifyRoutes(null, "audit verification reads the PostgreSQL audit table, but this gateway's "
+          + "events go to the " + audit.sink().name().toLowerCase(java.util.Locale.ROOT) + " sink");
+    }
+    return new AuditVerifyRoutes(new ChainVerifier(connections, signingKey.publicJwks(), pipeline), "");
+  }
+
   @Bean
   OpsSnapshots opsSnapshots(MeterRegistry registry) {
     return new OpsSnapshots(registry, Clock.systemUTC());
@@ -71,10 +86,12 @@ class AdminWiring {
   }
 
   @Bean
-  AdminServer adminServer(AdminProperties properties, AdminRoutes routes, ConsoleRoutes console) {
+  AdminServer adminServer(AdminProperties properties, AdminRoutes routes, ConsoleRoutes console,
+      AuditVerifyRoutes verify) {
     RouterFunction<ServerResponse> router = console.publicRoutes()
         .and(routes.publicRoutes())
         .and(console.adminRoutes(routes.adminOnly()))
+        .and(verify.routes(routes.adminOnly()))
         .and(routes.routes());
     HandlerStrategies strategies = HandlerStrategies.builder()
         .codecs(c -> c.defaultCodecs().maxInMemorySize((int) properties.maxBodySize().toBytes()))

@@ -2,6 +2,7 @@ package io.portcullis.gateway.audit;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
@@ -15,6 +16,11 @@ import org.springframework.util.unit.DataSize;
  *                         and is refused unless the {@code bench} profile is active
  * @param maxProbeInterval longest wait between attempts to reach a sink that is down (or to leave the state where
  *                         neither the sink nor the spill file takes events, in which tier 2 fails closed)
+ * @param checkpointEvery    a signed checkpoint (chain head, count, time; a JWS with the gateway's instance key) after
+ *                         this many events in the sink, stored in {@code portcullis.audit_checkpoints} whatever the sink
+ * @param checkpointInterval …or after this long, whichever comes first (only when events arrived); one more at shutdown
+ * @param checkpointExport   optional JSON-lines file every checkpoint is also appended to (fsync'd), for an external
+ *                         store (a log shipper, WORM storage) that a database superuser cannot rewrite; unset = none
  * @param kafka            the {@code kafka} sink
  * @param file             the {@code file} sink
  */
@@ -25,12 +31,22 @@ public record AuditProperties(
     @DefaultValue("256") int batchSize,
     @DefaultValue("postgres") SinkKind sink,
     @DefaultValue("30s") Duration maxProbeInterval,
+    @DefaultValue("1000") int checkpointEvery,
+    @DefaultValue("60s") Duration checkpointInterval,
+    @Nullable Path checkpointExport,
     @DefaultValue Kafka kafka,
     @DefaultValue File file) {
 
   public AuditProperties {
     if (batchSize < 1 || batchSize > 10_000) {
       throw new IllegalArgumentException("portcullis.audit.batch-size: " + batchSize + " (expected: 1..10000)");
+    }
+    if (checkpointEvery < 1) {
+      throw new IllegalArgumentException("portcullis.audit.checkpoint-every: " + checkpointEvery + " (expected: > 0)");
+    }
+    if (checkpointInterval.compareTo(Duration.ofSeconds(1)) < 0) {
+      throw new IllegalArgumentException(
+          "portcullis.audit.checkpoint-interval: " + checkpointInterval + " (expected: >= 1s)");
     }
     if (maxProbeInterval.compareTo(Duration.ofMillis(500)) < 0) {
       throw new IllegalArgumentException(

@@ -4,11 +4,15 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.portcullis.audit.AuditPipeline;
 import io.portcullis.audit.AuditSchema;
 import io.portcullis.audit.AuditSink;
+import io.portcullis.audit.CheckpointSigner;
+import io.portcullis.audit.CheckpointStore;
+import io.portcullis.audit.PostgresCheckpointStore;
 import io.portcullis.audit.JsonLinesAuditSink;
 import io.portcullis.audit.KafkaAuditSink;
 import io.portcullis.audit.PostgresAuditSink;
 import io.portcullis.audit.lineage.LineageAggregator;
 import io.portcullis.broker.BrokerEventListener;
+import io.portcullis.gateway.config.InstanceSigningKey;
 import io.portcullis.gateway.config.SnapshotHolder;
 import io.r2dbc.spi.ConnectionFactory;
 import java.net.InetAddress;
@@ -26,7 +30,7 @@ import reactor.core.publisher.Mono;
 
 /**
  * The audit stage's pipeline: the sink chosen by {@code portcullis.audit.sink} (PostgreSQL append-only table by
- * default, Kafka topic, or JSON-lines files), the spill file while it is down, and its meters.
+ * default, Kafka topic, or JSON-lines files), the spill file while it is down, signed checkpoints, and its meters.
  */
 @Configuration(proxyBeanMethods = false)
 class AuditWiring {
@@ -53,12 +57,26 @@ class AuditWiring {
     };
   }
 
+  /**
+   * Closed (draining, then one last checkpoint) before the connection factory and the sink it depends on. Checkpoints
+   * go to PostgreSQL whatever the sink, signed with the gateway's instance key; with the audit off there is no chain
+   * worth vouching for.
+   */
   @Bean(destroyMethod = "close")
-  AuditPipeline auditPipeline(AuditSink sink, AuditProperties properties, AuditChain chain) {
-    AuditPipeline pipeline = AuditPipeline.builder(sink, chain.id(), properties.spillDir())
+  AuditPipeline auditPipeline(AuditSink sink, AuditProperties properties, AuditChain chain,
+      ConnectionFactory connections, InstanceSigningKey signingKey) {
+    AuditPipeline.Builder builder = AuditPipeline.builder(sink, chain.id(), properties.spillDir())
         .batchSize(properties.batchSize())
-        .probeInterval(Duration.ofMillis(500), properties.maxProbeInterval())
-        .build();
+        .probeInterval(Duration.ofMillis(500), properties.maxProbeInterval());
+    if (properties.sink() != AuditProperties.SinkKind.NONE) {
+      CheckpointStore store = new PostgresCheckpointStore(connections);
+      if (properties.checkpointExport() != null) {
+        store = new ExportingCheckpointStore(store, properties.checkpointExport());
+      }
+      builder.checkpoints(new CheckpointSigner(signingKey.privateJwk()), store, properties.checkpointEvery(),
+          properties.checkpointInterval());
+    }
+    AuditPipeline pipeline = builder.build();
     pipeline.start().block(STARTUP_TIMEOUT);
     return pipeline;
   }

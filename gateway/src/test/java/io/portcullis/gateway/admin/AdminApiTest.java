@@ -74,6 +74,9 @@ class AdminApiTest {
   ConsoleRoutes consoleRoutes;
 
   @Autowired
+  AuditVerifyRoutes auditVerifyRoutes;
+
+  @Autowired
   ReviewScheduler reviews;
 
   String seededYaml;
@@ -741,6 +744,7 @@ class AdminApiTest {
     List<String> routes = new ArrayList<>(registeredRoutes(adminRoutes.routes()));
     routes.addAll(registeredRoutes(consoleRoutes.adminRoutes((request, next) -> next.handle(request))));
     routes.addAll(registeredRoutes(adminRoutes.publicRoutes()));
+    routes.addAll(registeredRoutes(auditVerifyRoutes.routes((request, next) -> next.handle(request))));
     registeredRoutes(consoleRoutes.publicRoutes()).stream().filter(r -> r.contains(" /admin/")).forEach(routes::add);
     assertThat(routes).hasSizeGreaterThan(30).contains("GET /admin/ops/stream", "POST /admin/ops/tickets");
     List<String> documented = new ArrayList<>();
