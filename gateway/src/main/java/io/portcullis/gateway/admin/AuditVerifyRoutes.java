@@ -52,8 +52,8 @@ final class AuditVerifyRoutes {
     if (to < from) {
       throw new ProblemException(ProblemCode.INVALID_QUERY, "range: " + from + ".." + to + " (expected: from <= to)");
     }
-    return verifier.verify(chain, from, to).flatMap(result -> ServerResponse.ok().contentType(MediaType.APPLICATION_JSON)
-        .bodyValue(ConfigChanges.JSON.writeValueAsBytes(body(result))));
+    return verifier.verify(chain, from, to).flatMap(result -> ServerResponse.ok()
+        .contentType(MediaType.APPLICATION_JSON).bodyValue(ConfigChanges.JSON.writeValueAsBytes(body(result))));
   }
 
   static Map<String, Object> body(ChainVerifier.Result result) {

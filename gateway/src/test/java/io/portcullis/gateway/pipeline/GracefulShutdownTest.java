@@ -28,7 +28,7 @@ import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * A replica being stopped (a rolling deploy, a scale-down) finishes the requests it already accepted, answers them in
- * full, and makes their audit events durable before the process goes away.
+ * full, and makes their audit events durable, under a final signed checkpoint, before the process goes away.
  */
 class GracefulShutdownTest {
 
@@ -101,6 +101,13 @@ class GracefulShutdownTest {
         assertThat(rs.getLong("rows")).isEqualTo(3);
         assertThat(rs.next()).as("exactly one event").isFalse();
       }
+    }
+    // and the chain ends in a checkpoint signed on the way down: no unvouched tail left for anyone to delete
+    try (Connection c = PG.connect(); PreparedStatement st = c.prepareStatement(
+        "SELECT (SELECT max(seq) FROM portcullis.audit_events), (SELECT max(seq) FROM portcullis.audit_checkpoints)");
+        ResultSet rs = st.executeQuery()) {
+      rs.next();
+      assertThat(rs.getLong(2)).as("last checkpoint seq").isEqualTo(rs.getLong(1)).isPositive();
     }
   }
 
