@@ -78,7 +78,7 @@ for m in "${MODES[@]}"; do
   done
   grep -q '"team-ops"' "$WORK/check-$m.json" || { echo "$m did not answer rows: $(head -c 300 "$WORK/check-$m.json")"; exit 1; }
 done
-fallbacks() { grep -c "unreachable" "$WORK/portcullis-redis.log" || true; }
+fallbacks() { grep -c "Redis at .* unreachable" "$WORK/portcullis-redis.log" || true; }   # not "upstream unreachable"
 FALLBACKS_BEFORE=$(fallbacks)
 
 redis_calls() { redis-cli -p "$REDIS_PORT" INFO commandstats | sed -nE 's/^cmdstat_([a-z|]+):calls=([0-9]+).*/\1 \2/p'; }
