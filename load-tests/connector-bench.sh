@@ -14,7 +14,7 @@ WORK=$(mktemp -d /tmp/portcullis-connector.XXXXXX)
 PIDS=()
 source load-tests/lib.sh
 DB="portcullis_connector_$$"
-finish() { cleanup; psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true; }
+finish() { cleanup; rm -rf "$WORK/harness"; psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true; }
 trap finish EXIT
 require taskset curl java psql unzip
 

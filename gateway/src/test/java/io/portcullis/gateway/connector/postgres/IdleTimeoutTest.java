@@ -1,0 +1,48 @@
+package io.portcullis.gateway.connector.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.test.StepVerifier;
+
+/** The read's "no row for this long" guard: one periodic check per read instead of a timer per row. */
+class IdleTimeoutTest {
+
+  @Test
+  void aReadThatSendsNoRowFailsWithATimeoutAndIsCancelled() {
+    AtomicBoolean cancelled = new AtomicBoolean();
+    StepVerifier.create(PostgresReader.idleTimeout(Flux.<Integer>never().doOnCancel(() -> cancelled.set(true)),
+            Duration.ofMillis(50)))
+        .expectError(TimeoutException.class)
+        .verify(Duration.ofSeconds(5));
+    assertThat(cancelled).isTrue();
+  }
+
+  @Test
+  void aReadWhoseRowsKeepComingOutlivesTheTimeout() {
+    // 30 rows 10 ms apart: 300 ms in all, never 100 ms without a row
+    StepVerifier.create(PostgresReader.idleTimeout(Flux.interval(Duration.ofMillis(10)).take(30), Duration.ofMillis(100)))
+        .expectNextCount(30)
+        .verifyComplete();
+  }
+
+  @Test
+  void aReadThatStallsMidStreamFailsAfterTheRowsItSent() {
+    Flux<Long> stalls = Flux.interval(Duration.ofMillis(5)).take(3).concatWith(Flux.never());
+    StepVerifier.create(PostgresReader.idleTimeout(stalls, Duration.ofMillis(80)))
+        .expectNextCount(3)
+        .expectError(TimeoutException.class)
+        .verify(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void theCheckIntervalIsAQuarterOfTheTimeoutWithinBounds() {
+    assertThat(PostgresReader.idleCheckInterval(Duration.ofMillis(500))).isEqualTo(Duration.ofMillis(125));
+    assertThat(PostgresReader.idleCheckInterval(Duration.ofSeconds(15))).isEqualTo(Duration.ofSeconds(1));
+    assertThat(PostgresReader.idleCheckInterval(Duration.ofMillis(8))).isEqualTo(Duration.ofMillis(10));
+  }
+}
