@@ -40,9 +40,17 @@ public final class AuditVerifier {
 
   /** @param publicKeys the checkpoint signers' public keys; null skips signature checks (the report says so) */
   public AuditVerifier(ConnectionFactory connectionFactory, JWKSet publicKeys) {
+    this(connectionFactory, new PostgresCheckpointStore(connectionFactory), publicKeys);
+  }
+
+  /**
+   * Events from PostgreSQL, checkpoints from elsewhere — e.g. an exported copy ({@link CheckpointFile}) that whoever
+   * can rewrite the database cannot rewrite.
+   */
+  public AuditVerifier(ConnectionFactory connectionFactory, CheckpointStore checkpoints, JWKSet publicKeys) {
     Objects.requireNonNull(connectionFactory, "connectionFactory");
     this.query = AuditQuery.create(connectionFactory);
-    this.checkpoints = new PostgresCheckpointStore(connectionFactory);
+    this.checkpoints = Objects.requireNonNull(checkpoints, "checkpoints");
     this.publicKeys = publicKeys == null ? null : publicKeys.toPublicJWKSet();
   }
 

@@ -2,6 +2,8 @@ package io.portcullis.audit.cli;
 
 import com.nimbusds.jose.jwk.JWKSet;
 import io.portcullis.audit.AuditVerifier;
+import io.portcullis.audit.CheckpointFile;
+import io.portcullis.audit.CheckpointStore;
 import io.portcullis.audit.VerificationReport;
 import io.r2dbc.spi.ConnectionFactories;
 import io.r2dbc.spi.ConnectionFactory;
@@ -22,6 +24,8 @@ import java.util.List;
  * <pre>
  * java -cp audit-sink.jar:… io.portcullis.audit.cli.AuditVerifyCli [--jwks JWKS] URL CHAIN_ID [FROM_SEQ [TO_SEQ]]
  *   JWKS a file, or the gateway's published keys: http://gateway:8081/admin/signing-keys
+ *   --checkpoints FILE  the exported checkpoints (JSON lines) instead of the database's table: a deleted tail whose
+ *                       checkpoints were deleted with it still shows
  *   URL  r2dbc:postgresql://user:pw@host:5432/db  or  jdbc:postgresql://host:5432/db?user=u&amp;password=pw
  * </pre>
  * Exit status: 0 intact, 1 tampering found, 2 usage or connection error. Without {@code --jwks} (the checkpoint
@@ -30,8 +34,11 @@ import java.util.List;
  */
 public final class AuditVerifyCli {
 
-  static final String USAGE = "usage: audit-verify [--jwks JWKS_FILE_OR_URL] URL CHAIN_ID [FROM_SEQ [TO_SEQ]]\n"
+  static final String USAGE = "usage: audit-verify [--jwks JWKS_FILE_OR_URL] [--checkpoints FILE] URL CHAIN_ID "
+      + "[FROM_SEQ [TO_SEQ]]\n"
       + "  JWKS: the checkpoint signers' public keys, a file or e.g. http://gateway:8081/admin/signing-keys\n"
+      + "  --checkpoints: verify against an exported checkpoint file (portcullis.audit.checkpoint-export) instead of "
+      + "the database's table\n"
       + "  URL: r2dbc:postgresql://user:pw@host:5432/db or jdbc:postgresql://host:5432/db?user=u&password=pw";
 
   private AuditVerifyCli() {}
@@ -43,9 +50,12 @@ public final class AuditVerifyCli {
   static int run(String[] args, PrintStream out, PrintStream err) {
     List<String> positional = new ArrayList<>();
     String jwks = null;
+    Path checkpointFile = null;
     for (int i = 0; i < args.length; i++) {
       if (args[i].equals("--jwks") && i + 1 < args.length) {
         jwks = args[++i];
+      } else if (args[i].equals("--checkpoints") && i + 1 < args.length) {
+        checkpointFile = Path.of(args[++i]);
       } else if (args[i].equals("-h") || args[i].equals("--help")) {
         out.println(USAGE);
         return 0;
@@ -81,6 +91,15 @@ public final class AuditVerifyCli {
         return 2;
       }
     }
+    CheckpointStore checkpoints = null;
+    if (checkpointFile != null) {
+      try {
+        checkpoints = CheckpointFile.read(checkpointFile);
+      } catch (IOException e) {
+        err.println("cannot read checkpoints " + checkpointFile + ": " + e.getMessage());
+        return 2;
+      }
+    }
     ConnectionFactory cf;
     try {
       cf = ConnectionFactories.get(r2dbcUrl(positional.get(0)));
@@ -90,7 +109,9 @@ public final class AuditVerifyCli {
     }
     VerificationReport report;
     try {
-      report = new AuditVerifier(cf, keys).verify(positional.get(1), from, to).block(Duration.ofHours(1));
+      AuditVerifier verifier = checkpoints == null ? new AuditVerifier(cf, keys)
+          : new AuditVerifier(cf, checkpoints, keys);
+      report = verifier.verify(positional.get(1), from, to).block(Duration.ofHours(1));
     } catch (RuntimeException e) {
       // a CLI's last resort: the operator needs the reason, not a stack trace
       err.println("verification could not run: " + e);

@@ -10,6 +10,7 @@ import com.sun.net.httpserver.HttpServer;
 import io.portcullis.audit.AuditEvent;
 import io.portcullis.audit.AuditPipeline;
 import io.portcullis.audit.AuditSchema;
+import io.portcullis.audit.CheckpointFile;
 import io.portcullis.audit.CheckpointSigner;
 import io.portcullis.audit.Outcome;
 import io.portcullis.audit.PostgresAuditSink;
@@ -24,6 +25,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -81,6 +83,40 @@ class AuditVerifyCliTest {
     } finally {
       server.stop(0);
     }
+  }
+
+  @Test
+  void anExportedCheckpointFileCatchesATailDeletedWithItsCheckpoints(@TempDir Path dir) throws Exception {
+    ConnectionFactory cf = ConnectionFactories.get(PG.r2dbcUrl());
+    AuditPipeline p = AuditPipeline.builder(new PostgresAuditSink(cf), "gw-export", dir)
+        .checkpoints(new CheckpointSigner(key), new PostgresCheckpointStore(cf), 5, Duration.ofHours(1)).build();
+    p.start().block(Duration.ofSeconds(10));
+    for (int i = 0; i < 12; i++) {
+      p.emit(AuditEvent.builder().appId("app").outcome(Outcome.ALLOWED).rows((long) i).build());
+      if (i % 4 == 3) {
+        p.flush().block(Duration.ofSeconds(10)); // batches of 4: checkpoints at seq 8 and 12
+      }
+    }
+    p.close();
+    Path export = dir.resolve("checkpoints.jsonl");
+    List<String> lines = new PostgresCheckpointStore(cf).find("gw-export", 1, Long.MAX_VALUE)
+        .map(CheckpointFile::line).collectList().block(Duration.ofSeconds(10));
+    assertThat(lines).hasSize(2);
+    Files.write(export, lines);
+    Path jwks = dir.resolve("jwks.json");
+    Files.writeString(jwks, new JWKSet(key.toPublicJWK()).toString());
+
+    // an insider deletes the newest events and the checkpoint that covered them: the table agrees with itself
+    PG.execute("SET session_replication_role = replica",
+        "DELETE FROM portcullis.audit_events WHERE chain_id = 'gw-export' AND seq > 9",
+        "DELETE FROM portcullis.audit_checkpoints WHERE chain_id = 'gw-export' AND seq > 8");
+    Result fromTable = run("--jwks", jwks.toString(), PG.r2dbcUrl(), "gw-export");
+    assertThat(fromTable.code).as(fromTable.out + fromTable.err).isZero();
+
+    Result fromExport = run("--jwks", jwks.toString(), "--checkpoints", export.toString(), PG.r2dbcUrl(), "gw-export");
+    assertThat(fromExport.code).as(fromExport.err).isEqualTo(1);
+    assertThat(fromExport.out).startsWith("FAILED chain gw-export seq 1..end: REMOVED at seq 10")
+        .contains("a checkpoint signed seq 12");
   }
 
   @Test

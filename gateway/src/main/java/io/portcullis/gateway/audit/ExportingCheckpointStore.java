@@ -1,6 +1,7 @@
 package io.portcullis.gateway.audit;
 
 import io.portcullis.audit.AuditCheckpoint;
+import io.portcullis.audit.CheckpointFile;
 import io.portcullis.audit.CheckpointStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -10,13 +11,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Objects;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Checkpoints in PostgreSQL and, after each save, one JSON line in an append-only file: the copy an external store
@@ -24,8 +22,6 @@ import tools.jackson.databind.json.JsonMapper;
  * events and the checkpoint table — still cannot make a truncated chain verify against it. Reads go to the database.
  */
 final class ExportingCheckpointStore implements CheckpointStore {
-
-  private static final JsonMapper JSON = JsonMapper.builder().build();
 
   private final CheckpointStore store;
   private final Path file;
@@ -44,15 +40,7 @@ final class ExportingCheckpointStore implements CheckpointStore {
   }
 
   private void append(AuditCheckpoint cp) {
-    Map<String, Object> line = new LinkedHashMap<>();
-    line.put("chain_id", cp.chainId());
-    line.put("seq", cp.seq());
-    line.put("head_hash", cp.headHash());
-    line.put("count", cp.count());
-    line.put("time", cp.time().toString());
-    line.put("kid", cp.kid());
-    line.put("jws", cp.jws());
-    byte[] bytes = (JSON.writeValueAsString(line) + "\n").getBytes(StandardCharsets.UTF_8);
+    byte[] bytes = (CheckpointFile.line(cp) + "\n").getBytes(StandardCharsets.UTF_8);
     try {
       Path parent = file.toAbsolutePath().getParent();
       if (parent != null) {

@@ -11,6 +11,7 @@ import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
 import io.portcullis.audit.AuditPipeline;
 import io.portcullis.audit.AuditVerifier;
+import io.portcullis.audit.CheckpointFile;
 import io.portcullis.audit.VerificationReport;
 import io.portcullis.audit.Violation;
 import io.portcullis.gateway.GatewayTestSupport;
@@ -203,7 +204,7 @@ class AuditCheckpointGatewayTest {
   }
 
   @Test
-  void deletingTheNewestEventsIsDetectedBeforeAndAfterTheLastCheckpoint() throws Exception {
+  void deletingTheNewestEventsIsDetectedBeforeAndAfterTheLastCheckpointAndWithItsCheckpoint() throws Exception {
     traffic(7);
     pipeline.flush().block(Duration.ofSeconds(30));
     List<Checkpoint> stored = checkpoints();
@@ -231,16 +232,32 @@ class AuditCheckpointGatewayTest {
       asAttacker("INSERT INTO public.stash SELECT * FROM portcullis.audit_events WHERE chain_id = '" + chain
           + "' AND seq > " + (lastCheckpoint - 2), "DELETE FROM portcullis.audit_events WHERE chain_id = '" + chain
           + "' AND seq > " + (lastCheckpoint - 2));
-      VerificationReport offline = new AuditVerifier(connections, JWKSet.parse(anonymousAdmin().get()
-          .uri("/admin/signing-keys").exchange().expectBody(String.class).returnResult().getResponseBody()))
-          .verify(chain, 1, Long.MAX_VALUE).block(Duration.ofSeconds(30));
+      JWKSet keys = JWKSet.parse(anonymousAdmin().get().uri("/admin/signing-keys").exchange()
+          .expectBody(String.class).returnResult().getResponseBody());
+      VerificationReport offline = new AuditVerifier(connections, keys).verify(chain, 1, Long.MAX_VALUE)
+          .block(Duration.ofSeconds(30));
       assertThat(offline.ok()).isFalse();
       assertThat(offline.violation().kind()).isEqualTo(Violation.Kind.REMOVED);
       assertThat(offline.violation().seq()).isEqualTo(lastCheckpoint - 1);
       assertThat(offline.violation().detail()).contains("a checkpoint signed seq " + lastCheckpoint);
+
+      // and the checkpoint deleted too: the table agrees with itself, the exported copy does not
+      asAttacker("CREATE TABLE public.stash_cp AS SELECT * FROM portcullis.audit_checkpoints WHERE chain_id = '"
+          + chain + "' AND seq = " + lastCheckpoint, "DELETE FROM portcullis.audit_checkpoints WHERE chain_id = '"
+          + chain + "' AND seq = " + lastCheckpoint);
+      assertThat(new AuditVerifier(connections, keys).verify(chain, 1, Long.MAX_VALUE)
+          .block(Duration.ofSeconds(30)).ok()).isTrue();
+      VerificationReport exported = new AuditVerifier(connections, CheckpointFile.read(EXPORT), keys)
+          .verify(chain, 1, Long.MAX_VALUE).block(Duration.ofSeconds(30));
+      assertThat(exported.ok()).isFalse();
+      assertThat(exported.violation().kind()).isEqualTo(Violation.Kind.REMOVED);
+      assertThat(exported.violation().seq()).isEqualTo(lastCheckpoint - 1);
     } finally {
       asAttacker("INSERT INTO portcullis.audit_events SELECT * FROM public.stash ORDER BY seq",
           "DROP TABLE public.stash");
+      asAttacker("DO $$ BEGIN IF to_regclass('public.stash_cp') IS NOT NULL THEN "
+          + "INSERT INTO portcullis.audit_checkpoints SELECT * FROM public.stash_cp; DROP TABLE public.stash_cp; "
+          + "END IF; END $$");
     }
     assertThat(verify("").get("ok")).isEqualTo(true);
   }
