@@ -68,7 +68,19 @@ class DeployManifestsTest {
       "SPRING_LIFECYCLE_TIMEOUT_PER_SHUTDOWN_PHASE", "spring.lifecycle.timeout-per-shutdown-phase",
       "SPRING_CONFIG_ADDITIONAL_LOCATION", "spring.config.additional-location",
       "MANAGEMENT_METRICS_DISTRIBUTION_PERCENTILESHISTOGRAM_HTTP_SERVER_REQUESTS",
-      "management.metrics.distribution.percentiles-histogram[http.server.requests]");
+      "management.metrics.distribution.percentiles-histogram[http.server.requests]",
+      "SPRING_CLOUD_GATEWAY_SERVER_WEBFLUX_HTTPCLIENT_POOL_MAX_IDLE_TIME",
+      "spring.cloud.gateway.server.webflux.httpclient.pool.max-idle-time");
+
+  /** The optional variables deploy/README.md tells an overlay to add, each with a value of the kind it documents. */
+  static final Map<String, String> OPTIONAL_VARS = Map.of(
+      "PORTCULLIS_DATA_SOURCES_REPORTING_URL", "r2dbc:postgresql://reader:secret@reporting:5432/reporting",
+      "PORTCULLIS_DATA_SOURCES_REPORTING_POOL_SIZE", "8",
+      "PORTCULLIS_DATA_STATEMENT_TIMEOUT", "15s",
+      "PORTCULLIS_REQUEST_MAX_HEADER_SIZE", "16KB",
+      "PORTCULLIS_QUOTA_ANOMALY_ENABLED", "true",
+      "PORTCULLIS_HTTP_UPSTREAM_RETRIES", "2",
+      "SPRING_CLOUD_GATEWAY_SERVER_WEBFLUX_HTTPCLIENT_POOL_MAX_IDLE_TIME", "4s");
 
   /** Metrics the gateway emits today; the dashboard's others are listed as not yet emitted in deploy/README.md. */
   static final Set<String> EMITTED_METRICS = Set.of("http_server_requests_seconds_count",
@@ -459,6 +471,15 @@ class DeployManifestsTest {
     String readme = read(DEPLOY.resolve("README.md"));
     for (String planned : PLANNED) {
       assertThat(readme).as("README documents the planned %s", planned).contains(planned);
+    }
+  }
+
+  @Test
+  void theOptionalVariablesTheReadmeDocumentsBind() {
+    assertThat(bindingErrors("README optional", OPTIONAL_VARS)).isEmpty();
+    String readme = read(DEPLOY.resolve("README.md"));
+    for (String var : OPTIONAL_VARS.keySet()) {
+      assertThat(readme).as("README documents %s", var).contains(var.replace("REPORTING", "<NAME>"));
     }
   }
 
