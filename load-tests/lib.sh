@@ -17,15 +17,21 @@ require() {
   done
 }
 
-# build_gateway: packages the gateway (and what it needs) without installing; sets GW_JAR and BROKER_JAR.
+# build_gateway: packages the gateway (and what it needs) without installing; sets GW_JAR, BROKER_JAR and SCG_JAR to
+# copies in $WORK, so a build or test run in the same tree during a long run (soak) cannot rewrite a jar in use.
 build_gateway() {
   ./mvnw -B -q -DskipTests -Djacoco.skip=true -pl gateway,load-tests -am package >/dev/null
-  GW_JAR=$(ls gateway/target/gateway-*.jar | grep -v original | head -1)
-  BROKER_JAR=$(ls token-broker/target/token-broker-*.jar | grep -v original | head -1)
-  SCG_JAR=$(ls load-tests/target/load-tests-*.jar | grep -v original | head -1)
+  mkdir -p "$WORK/jars"
+  local jar
+  for jar in gateway token-broker load-tests; do
+    cp "$(ls $jar/target/$jar-*.jar | grep -v original | head -1)" "$WORK/jars/$jar.jar"
+  done
+  GW_JAR=$WORK/jars/gateway.jar; BROKER_JAR=$WORK/jars/token-broker.jar; SCG_JAR=$WORK/jars/load-tests.jar
 }
 
 # start_upstream PORT [PROXY_PORT]: nginx serving a 60-row JSON page at /crm/contacts (and proxying to it on PROXY_PORT).
+# UPSTREAM_KEEPALIVE_TIMEOUT / UPSTREAM_KEEPALIVE_REQUESTS: how long an idle keep-alive connection stays open and how
+# many requests one carries; low values reproduce upstreams that close pooled connections under the gateway.
 start_upstream() {
   local up=$1 proxy=${2:-}
   mkdir -p "$WORK/www/crm" "$WORK/logs"
@@ -49,7 +55,8 @@ events { worker_connections 4096; }
 http {
   access_log off;
   default_type application/json;
-  keepalive_requests 1000000;
+  keepalive_requests ${UPSTREAM_KEEPALIVE_REQUESTS:-1000000};
+  keepalive_timeout ${UPSTREAM_KEEPALIVE_TIMEOUT:-75s};
   server { listen 127.0.0.1:$up; root $WORK/www; }
   $proxy_server
 }
