@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
+import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -55,6 +56,7 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.SynchronousSink;
 import reactor.netty.channel.AbortedException;
+import reactor.netty.http.client.PrematureCloseException;
 import reactor.util.retry.Retry;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -146,17 +148,29 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
 
     Mono<Void> call = Mono.defer(() -> chain.filter(exchange.mutate().request(upstreamRequest)
             .response(new FilteringResponse(exchange, own, plan, idempotentRead && HttpMethod.GET.equals(method)))
-            .build()))
-        .transformDeferred(CircuitBreakerOperator.of(breakers.circuitBreaker(routeId)));
+            .build()));
     if (idempotentRead) {
-      // A pooled keep-alive connection the upstream closed while we were acquiring it: the request never left, so a
-      // fresh connection is the whole remedy. Not a route failure, not worth a backoff, and not the operator's
-      // `retries` budget (which is for the upstream's own failures).
+      // A pooled keep-alive connection the upstream closed as we reused it: before the request was written, or after
+      // it was written but before the upstream read it (it was closing that idle connection). A fresh connection is
+      // the whole remedy: no backoff, and not the operator's `retries` budget (which is for the upstream's own
+      // failures). Inside the breaker, so the breaker sees the outcome after these retries: a stale connection
+      // replaced is a success, an upstream that keeps closing fresh connections too is one failure per request.
       call = call.retryWhen(Retry.max(STALE_CONNECTION_RETRIES)
-          .filter(e -> !response.isCommitted() && closedBeforeSend(e))
-          .doBeforeRetry(signal -> ServerWebExchangeUtils.reset(exchange))
+          .filter(e -> !response.isCommitted() && staleConnection(e))
+          .doBeforeRetry(signal -> {
+            // debug only: expected now and then; load-tests/keepalive-race.sh counts these to compare pool settings
+            log.debug("route {}: pooled connection closed by the upstream ({}); retrying on a fresh one",
+                routeId, signal.failure().getMessage());
+            ServerWebExchangeUtils.reset(exchange);
+          })
           .onRetryExhaustedThrow((spec, signal) -> signal.failure()));
     }
+    // A client that hangs up while its answer is being written fails the write from inside this chain (Reactor
+    // Netty's AbortedException on our own server connection). That says nothing about the upstream: when a wrk run
+    // ended with 32 requests in flight, these were counted as upstream failures and opened the breaker against a
+    // healthy upstream, and the next run got fast 503s (load-tests/RESULTS.md, "closed BEFORE send" rounds).
+    call = call.onErrorMap(e -> response.isCommitted() && clientGone(e), ClientGone::new)
+        .transformDeferred(CircuitBreakerOperator.of(breakers.circuitBreaker(routeId)));
     if (idempotentRead && properties.retries() > 0) {
       call = call.retryWhen(Retry.backoff(properties.retries(), properties.retryBackoff())
           .filter(e -> !response.isCommitted() && retriable(e))
@@ -297,7 +311,54 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
     }
     // a stale pooled connection says nothing about the upstream's health: under load with keep-alive, counting these
     // opened the breaker against a healthy upstream (load-tests/RESULTS.md, first harness run)
-    return !(e instanceof ProblemException) && !closedBeforeSend(e);
+    return !(e instanceof ProblemException) && !(e instanceof ClientGone) && !closedBeforeSend(e);
+  }
+
+  /** Reactor Netty's abort of a connection being written to; on a committed answer, our client's connection. */
+  private static boolean clientGone(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof AbortedException) {
+        return true;
+      }
+      if (t.getCause() == t) {
+        break;
+      }
+    }
+    return false;
+  }
+
+  /** The client closed its connection while its answer was being written: not a failure of the upstream. */
+  static final class ClientGone extends RuntimeException {
+
+    private static final long serialVersionUID = 1L;
+
+    ClientGone(Throwable cause) {
+      super("the client closed the connection during the answer", cause, false, false);
+    }
+  }
+
+  /**
+   * A reused connection the upstream had closed: before or while the request was written, or before any byte of the
+   * answer (the upstream closed it as idle while our request was on its way; for a read, nothing happened upstream).
+   */
+  static boolean staleConnection(Throwable e) {
+    if (closedBeforeSend(e)) {
+      return true;
+    }
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof PrematureCloseException && t.getMessage() != null
+          && t.getMessage().contains("BEFORE response")) {
+        return true;
+      }
+      // closed while the request was being written (seen under load with an upstream closing idle connections)
+      if (t instanceof AbortedException && t.getCause() instanceof ClosedChannelException) {
+        return true;
+      }
+      if (t.getCause() == t) {
+        break;
+      }
+    }
+    return false;
   }
 
   /** Reactor Netty's abort for a connection that closed before the request was written. */
@@ -342,6 +403,10 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
   }
 
   private Throwable toProblem(Throwable e, String routeId) {
+    if (e instanceof ClientGone) {
+      log.debug("route {}: {}", routeId, e.getMessage());
+      return new ProblemException(ProblemCode.UPSTREAM_UNAVAILABLE, e.getMessage(), null, List.of(), retryHeaders);
+    }
     if (e instanceof CallNotPermittedException) {
       return new ProblemException(ProblemCode.UPSTREAM_UNAVAILABLE,
           "the upstream is failing; calls are paused (circuit breaker open)", null, List.of(), openHeaders);

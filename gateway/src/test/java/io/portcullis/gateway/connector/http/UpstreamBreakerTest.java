@@ -34,6 +34,14 @@ class UpstreamBreakerTest {
   }
 
   @Test
+  void clientsHangingUpDuringTheirAnswersDoNotOpenTheBreaker() {
+    // a load generator stopping with requests in flight: the write to our own client fails
+    Throwable gone = new GovernedUpstreamFilter.ClientGone(new AbortedException("Connection has been closed"));
+
+    assertThat(breakerAfter(gone, 50).getState()).isEqualTo(CircuitBreaker.State.CLOSED);
+  }
+
+  @Test
   void anUnreachableUpstreamStillOpensIt() {
     Throwable refused = new IOException("Connection refused");
 
