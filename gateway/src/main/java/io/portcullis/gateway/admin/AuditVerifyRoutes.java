@@ -25,9 +25,16 @@ import reactor.core.publisher.Mono;
 /**
  * {@code GET /admin/audit/verify?chain=&from=&to=}: proves a range of an audit chain intact against its signed
  * checkpoints, or names the first altered, removed, inserted or reordered event (issue #7). 200 either way — the
- * check ran — with {@code ok} saying which; the keys are the ones {@code GET /admin/signing-keys} publishes.
+ * check ran — with {@code ok} saying which; the keys are the ones {@code GET /admin/signing-keys} publishes. At most
+ * {@link #MAX_SPAN} events per call ({@code to} defaults to that many after {@code from}); {@code next_from} pages on.
  */
 final class AuditVerifyRoutes {
+
+  /**
+   * Events per call: the verifier holds the range in memory (about 1 KB an event), and a busy gateway's chain grows by
+   * millions a day, so a bare call must not try to load all of it.
+   */
+  static final long MAX_SPAN = 50_000;
 
   private final @Nullable ChainVerifier verifier;
   private final String unavailable;
@@ -48,9 +55,11 @@ final class AuditVerifyRoutes {
     }
     String chain = request.queryParam("chain").filter(c -> !c.isBlank()).orElse(verifier.ownChain());
     long from = request.queryParam("from").map(v -> seq(v, "from")).orElse(1L);
-    long to = request.queryParam("to").map(v -> seq(v, "to")).orElse(Long.MAX_VALUE);
-    if (to < from) {
-      throw new ProblemException(ProblemCode.INVALID_QUERY, "range: " + from + ".." + to + " (expected: from <= to)");
+    long to = request.queryParam("to").map(v -> seq(v, "to"))
+        .orElse(from > Long.MAX_VALUE - MAX_SPAN ? Long.MAX_VALUE : from + MAX_SPAN - 1);
+    if (to < from || to - from >= MAX_SPAN) {
+      throw new ProblemException(ProblemCode.INVALID_QUERY, "range: " + from + ".." + to + " (expected: from <= to, "
+          + "at most " + MAX_SPAN + " events per call; verify a longer chain in slices with next_from)");
     }
     return verifier.verify(chain, from, to).flatMap(result -> ServerResponse.ok()
         .contentType(MediaType.APPLICATION_JSON).bodyValue(ConfigChanges.JSON.writeValueAsBytes(body(result))));
@@ -64,6 +73,10 @@ final class AuditVerifyRoutes {
     body.put("from_seq", report.fromSeq());
     body.put("to_seq", report.toSeq() == Long.MAX_VALUE ? null : report.toSeq());
     body.put("events_checked", report.eventsChecked());
+    if (report.ok() && report.toSeq() != Long.MAX_VALUE
+        && report.eventsChecked() == report.toSeq() - report.fromSeq() + 1) {
+      body.put("next_from", report.toSeq() + 1); // the range was full: the chain may go on
+    }
     body.put("signatures_checked", report.signaturesChecked());
     if (result.liveHead() != null) {
       body.put("live_head_seq", result.liveHead());

@@ -140,6 +140,12 @@ class AuditCheckpointGatewayTest {
     assertThat(reported).extracting(c -> ((Number) c.get("seq")).longValue())
         .containsAll(stored.stream().map(c -> c.seq).toList());
     assertThat(reported).allSatisfy(c -> assertThat(c.get("matched")).isEqualTo(true));
+
+    // a slice, and the page to go on from; a range too large to hold in memory is refused
+    Map<String, Object> slice = verify("?from=2&to=4");
+    assertThat(slice).containsEntry("ok", true).containsEntry("events_checked", 3).containsEntry("next_from", 5);
+    adminClient.get().uri("/admin/audit/verify?from=1&to=1000000").exchange().expectStatus().isBadRequest()
+        .expectBody().jsonPath("$.code").isEqualTo("invalid_query");
   }
 
   @Test
