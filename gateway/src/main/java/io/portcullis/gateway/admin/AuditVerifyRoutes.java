@@ -31,8 +31,8 @@ import reactor.core.publisher.Mono;
 final class AuditVerifyRoutes {
 
   /**
-   * Events per call: the verifier holds the range in memory (about 1 KB an event), and a busy gateway's chain grows by
-   * millions a day, so a bare call must not try to load all of it.
+   * Events per call: the verifier holds the whole range in memory as decoded events, and a busy gateway's chain grows
+   * by millions a day, so a bare call must not try to load all of it.
    */
   static final long MAX_SPAN = 50_000;
 
