@@ -62,13 +62,14 @@ public final class AuditRecorder {
    * is in the write-ahead journal: a response the client sees answered then always has its event, even if this
    * process is killed right after. Tier-2 events are also pushed to the sink at once. Never errors: a journal that
    * cannot be written is logged and makes the gate refuse tier 2 (the event still goes on to the sink).
+   * {@code cancelled}: the client had already hung up, so it did not get the whole answer.
    */
   public Mono<Void> recordBeforeCompletion(ServerWebExchange exchange, RequestContext ctx, int status,
-      @Nullable ProblemException problem) {
+      @Nullable ProblemException problem, boolean cancelled) {
     if (!enabled) {
       return Mono.empty();
     }
-    AuditEvent event = event(exchange, ctx, status, problem, false);
+    AuditEvent event = event(exchange, ctx, status, problem, cancelled);
     counted(event);
     if (lineage != null) {
       lineage.record(event);

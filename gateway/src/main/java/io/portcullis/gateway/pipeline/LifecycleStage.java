@@ -59,20 +59,29 @@ final class LifecycleStage implements WebFilter, Ordered {
     exchange.getResponse().getHeaders().set(REQUEST_ID_HEADER, requestId);
     ProblemException[] failure = new ProblemException[1];
     if (!audit.enabled()) { // an audit-off benchmark: the request path without any audit work
-      return (oversized ? Mono.<Void>error(headersTooLarge) : chain.filter(exchange)).onErrorResume(error -> problems.write(exchange, problems.classify(error),
-          requestId));
+      return (oversized ? Mono.<Void>error(headersTooLarge) : chain.filter(exchange)).onErrorResume(error ->
+          hungUp(exchange) ? Mono.empty() : problems.write(exchange, problems.classify(error), requestId));
     }
+    boolean[] clientGone = new boolean[1];
     ServerWebExchange[] audited = new ServerWebExchange[1];
     AuditedResponse response = new AuditedResponse(exchange.getResponse(), () -> {
       if (!ctx.claimAudit()) {
         return Mono.empty();
       }
       ctx.runBeforeAudit();
-      return audit.recordBeforeCompletion(audited[0], ctx, status(exchange), failure[0]);
+      // A client that hung up mid-answer can still end here: the routing filter disposes the upstream connection,
+      // and an upstream body cut that way ends like a complete one. Only our side of the connection tells.
+      boolean gone = ClientConnection.gone(exchange);
+      return audit.recordBeforeCompletion(audited[0], ctx, status(exchange), gone ? null : failure[0], gone);
     });
     audited[0] = exchange.mutate().response(response).build();
     return (oversized ? Mono.<Void>error(headersTooLarge) : chain.filter(audited[0]))
         .onErrorResume(error -> {
+          if (hungUp(exchange)) {
+            // the client left while its answer was being written: no problem to send, and nobody failed
+            clientGone[0] = true;
+            return Mono.empty();
+          }
           ProblemException problem = problems.classify(error);
           failure[0] = problem;
           return problems.write(audited[0], problem, requestId);
@@ -80,9 +89,14 @@ final class LifecycleStage implements WebFilter, Ordered {
         .doFinally(signal -> {
           // only when no response completed through the decorator: cancelled, failed mid-body, or no body written
           if (ctx.claimAudit()) {
-            audit.record(audited[0], ctx, status(exchange), failure[0], signal == SignalType.CANCEL);
+            audit.record(audited[0], ctx, status(exchange), failure[0], signal == SignalType.CANCEL || clientGone[0]);
           }
         });
+  }
+
+  /** The answer had started and the client's connection is closed: whatever failed, it was the client leaving. */
+  private static boolean hungUp(ServerWebExchange exchange) {
+    return exchange.getResponse().isCommitted() && ClientConnection.gone(exchange);
   }
 
   private static int status(ServerWebExchange exchange) {
