@@ -9,7 +9,7 @@
 #        idle box; start-up alone took 5 minutes at load 15). QUOTA_BENCH_MODES="redis" runs a subset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${1:-15}; REPEATS=${2:-3}; CONNS=${3:-32}; WARMUP=10
+DURATION=${1:-15}; REPEATS=${2:-3}; CONNS=${3:-32}; WARMUP=${WARMUP:-10}
 UP=18181
 declare -A PORT=( [off]=18184 [local]=18186 [redis]=18188 )
 read -r -a MODES <<< "${QUOTA_BENCH_MODES:-off local redis}"   # e.g. QUOTA_BENCH_MODES=redis for Redis only
