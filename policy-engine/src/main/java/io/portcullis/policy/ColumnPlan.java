@@ -18,6 +18,7 @@ public final class ColumnPlan {
   private final List<PlannedColumn> columns;
   private final Map<String, PlannedColumn> byName;
   private final Set<String> masked;
+  private final @Nullable String maskedList;
   private final Set<String> hidden;
 
   ColumnPlan(List<PlannedColumn> columns, Set<String> hidden) {
@@ -32,6 +33,7 @@ public final class ColumnPlan {
     }
     this.byName = Map.copyOf(m);
     this.masked = Collections.unmodifiableSet(mk);
+    this.maskedList = mk.isEmpty() ? null : String.join(", ", mk);
     this.hidden = Collections.unmodifiableSet(new LinkedHashSet<>(hidden));
   }
 
@@ -47,6 +49,11 @@ public final class ColumnPlan {
   /** Visible columns whose values are masked (the {@code Portcullis-Masked} header), in dataset order. */
   public Set<String> maskedColumns() {
     return masked;
+  }
+
+  /** {@link #maskedColumns()} as one comma-separated value (the header's), or null when nothing is masked. */
+  public @Nullable String maskedList() {
+    return maskedList;
   }
 
   /** Declared columns the caller may not see (never selected, never named in a response). */

@@ -127,6 +127,7 @@ class PolicySnapshotTest {
     TokenClaims t = token("team-directory", Set.of("hr.people:read"), Map.of("owner_id", "u1"));
     ColumnPlan p = snap.decide(request(t, "hr.people", Action.READ)).columns();
     assertThat(p.maskedColumns()).containsExactly("full_name", "email", "phone", "birth_date");
+    assertThat(p.maskedList()).isEqualTo("full_name, email, phone, birth_date");
     assertThat(p.column("email").mask().spec()).isEqualTo("redact");
   }
 
@@ -197,6 +198,7 @@ class PolicySnapshotTest {
     Decision d = Fixtures.compile(yaml).decide(request(t, "hr.people", Action.READ));
     assertThat(d.rowFilter().isEmpty()).isTrue();
     assertThat(d.columns().maskedColumns()).isEmpty();
+    assertThat(d.columns().maskedList()).isNull();
   }
 
   @Test

@@ -7,9 +7,7 @@ import io.github.resilience4j.reactor.circuitbreaker.operator.CircuitBreakerOper
 import io.portcullis.gateway.pipeline.RequestContext;
 import io.portcullis.gateway.problem.ProblemCode;
 import io.portcullis.gateway.problem.ProblemException;
-import io.portcullis.policy.ColumnPlan;
 import io.portcullis.policy.Decision;
-import io.portcullis.policy.PlannedColumn;
 import io.portcullis.policy.model.Column;
 import io.portcullis.policy.model.Dataset;
 import io.portcullis.policy.model.HttpSource;
@@ -20,7 +18,6 @@ import java.net.URLEncoder;
 import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -144,7 +141,7 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
     ServerHttpResponse response = exchange.getResponse();
     HttpHeaders own = new HttpHeaders();
     own.addAll(response.getHeaders()); // request id, rate limits: what the stages set before the upstream answered
-    BodyPlan plan = new BodyPlan(source.rowsPointer(), decision, declared(dataset), masked(decision), timeout, ctx);
+    BodyPlan plan = new BodyPlan(source.rowsPointer(), decision, declared(dataset), decision.columns().maskedList(), timeout, ctx);
 
     Mono<Void> call = Mono.defer(() -> chain.filter(exchange.mutate().request(upstreamRequest)
             .response(new FilteringResponse(exchange, own, plan, idempotentRead && HttpMethod.GET.equals(method)))
@@ -256,28 +253,6 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
       declared.put(dataset.name(), d);
     }
     return d.names();
-  }
-
-  /** The last column plan's header: plans are built once per grant and shared by its decisions. */
-  private record Masked(ColumnPlan plan, @Nullable String header) {
-  }
-
-  private volatile @Nullable Masked lastMasked;
-
-  private @Nullable String masked(Decision decision) {
-    ColumnPlan plan = decision.columns();
-    Masked m = lastMasked;
-    if (m == null || m.plan() != plan) {
-      List<String> masked = new ArrayList<>();
-      for (PlannedColumn c : plan.columns()) {
-        if (c.mask() != null) {
-          masked.add(c.name());
-        }
-      }
-      m = new Masked(plan, masked.isEmpty() ? null : String.join(", ", masked));
-      lastMasked = m;
-    }
-    return m.header();
   }
 
   /**
