@@ -5,19 +5,25 @@
 #   and the same Portcullis with the audit off (portcullis-noaudit: bench profile, portcullis.audit.sink=none).
 # Load generator and servers pinned to separate cores; each target warmed up, then REPEATS rounds over all targets
 # (interleaved, so drift on a shared machine hits every target alike); medians reported.
-# Usage: [TARGETS="portcullis portcullis-noaudit"] load-tests/run.sh [DURATION_S=15] [REPEATS=3] [CONNECTIONS=32]
-#        (~6 minutes with the defaults and all targets)
+# Then latency at a fixed rate (open model, coordinated omission corrected: FixedRateLoad): every target driven at the
+# same rate, half of Portcullis's median saturation req/s, for "added p99 vs bare SCG / nginx" (issue 9: <= 1 ms).
+# Usage: [TARGETS="portcullis portcullis-noaudit"] [FIXED_RATE=req/s] [FIXED_SECONDS=20] [FIXED_WARMUP=5]
+#        load-tests/run.sh [DURATION_S=15] [REPEATS=3] [CONNECTIONS=32]
+#        (~8 minutes with the defaults and all targets; FIXED_SECONDS=0 skips the fixed-rate phase)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-15}; REPEATS=${2:-3}; CONNS=${3:-32}; WARMUP=${WARMUP:-10}
-UP=18081; NGX=18082; SCG=18083; PC=18084; PCA=18085; PCN=18086; PCNA=18087
+# PORT_BASE: another base for a run next to someone else's (ports PORT_BASE+1 … +7)
+B=${PORT_BASE:-18080}; UP=$((B + 1)); NGX=$((B + 2)); SCG=$((B + 3)); PC=$((B + 4)); PCA=$((B + 5)); PCN=$((B + 6))
+PCNA=$((B + 7))
 read -r -a ORDER <<< "${TARGETS:-upstream nginx scg portcullis portcullis-noaudit}"
 wants() { [[ " ${ORDER[*]} " == *" $1 "* ]]; }
 WORK=$(mktemp -d /tmp/portcullis-load.XXXXXX)
 PIDS=()
 source load-tests/lib.sh
 trap cleanup EXIT
-require wrk nginx taskset curl java
+require wrk nginx taskset curl java unzip
+FIXED_SECONDS=${FIXED_SECONDS:-20}; FIXED_WARMUP=${FIXED_WARMUP:-5}
 
 echo "== build"
 # package, not install: the reactor resolves the modules, and ~/.m2 (shared with other builds) stays untouched
@@ -120,6 +126,33 @@ for target in "${ORDER[@]}"; do
   RPS[$target]=$(field rps $target); P50[$target]=$(field p50_ms $target)
   P99[$target]=$(field p99_ms $target); P999[$target]=$(field p999_ms $target)
 done
+# Latency at a fixed rate. One rate for every target, half of Portcullis's (full enforcement) saturation: "added
+# latency" compares the targets under the same offered load, where Portcullis is at half load and the others lighter;
+# at half of each target's own saturation the bare route would be measured at a higher rate than Portcullis, and the
+# difference would mix the gateway's cost with the load's. Without a portcullis target: half of the slowest target.
+declare -A FXLINE
+# fx FIELD TARGET: a field of the target's FIXED line
+fx() { echo "${FXLINE[$2]:-}" | sed -nE "s/.* $1=([0-9.]+).*/\1/p"; }
+if (( FIXED_SECONDS > 0 )); then
+  if [ -n "${FIXED_RATE:-}" ]; then RATE=$FIXED_RATE; RATE_WHY="FIXED_RATE"
+  elif wants portcullis; then RATE=$(awk -v r="${RPS[portcullis]}" 'BEGIN{printf "%d", r / 2}')
+    RATE_WHY="half of portcullis's median saturation req/s"
+  else RATE=$(for t in "${ORDER[@]}"; do echo "${RPS[$t]}"; done | sort -n | head -1 | awk '{printf "%d", $1 / 2}')
+    RATE_WHY="half of the slowest target's median saturation req/s"
+  fi
+  (( RATE >= 1 )) || RATE=1
+  echo "== fixed rate: $RATE req/s ($RATE_WHY), ${FIXED_WARMUP}s warm-up + ${FIXED_SECONDS}s per target"
+  mkdir -p "$WORK/harness" && unzip -q -o "$SCG_JAR" -d "$WORK/harness"
+  specs=(); for t in "${ORDER[@]}"; do specs+=("$t=${URLS[$t]}|$(token $t)"); done
+  taskset -c $LOAD_CPU java -Xms256m -Xmx256m -cp "$WORK/harness/BOOT-INF/classes:$WORK/harness/BOOT-INF/lib/*" \
+    io.portcullis.loadtests.FixedRateLoad "$RATE" "$FIXED_SECONDS" "$FIXED_WARMUP" "$CONNS" "${specs[@]}" \
+    | tee "$WORK/fixed.out"
+  for t in "${ORDER[@]}"; do
+    FXLINE[$t]=$(grep "^FIXED name=$t " "$WORK/fixed.out" || true)
+  done
+fi
+added() { local a b; a=$(fx p99_ms "$1"); b=$(fx p99_ms "$2")
+  [ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" -v b="$b" 'BEGIN{printf "%+.3f ms", a - b}' || echo "-"; }
 ratio() { [ -n "${RPS[$2]:-}" ] && awk -v a="$1" -v b="${RPS[$2]}" 'BEGIN{printf "%.2f", a/b}' || echo "-"; }
 OUT="load-tests/results-$(date -u +%Y%m%dT%H%M%SZ).md"
 {
@@ -139,6 +172,24 @@ OUT="load-tests/results-$(date -u +%Y%m%dT%H%M%SZ).md"
     echo "Runs (req/s; CPU ms per request; of which PostgreSQL):"
     for t in portcullis portcullis-noaudit; do
       echo "  $t: $(sed -E 's/.*rps=([0-9.]+).*/\1/' "$WORK/$t.runs" | tr '\n' ' '); $(sed -E 's/.*cpu_ms_per_req=([0-9.]+).*/\1/' "$WORK/$t.runs" | tr '\n' ' '); $(sed -E 's/.*pg_ms_per_req=([0-9.]+).*/\1/' "$WORK/$t.runs" | tr '\n' ' ')"
+    done
+    echo
+  fi
+  if (( FIXED_SECONDS > 0 )); then
+    echo "Latency at a fixed $RATE req/s for every target ($RATE_WHY); open model, each request timed from its due"
+    echo "time (coordinated omission corrected), ${FIXED_SECONDS}s after ${FIXED_WARMUP}s warm-up, FixedRateLoad with up to $CONNS"
+    echo "connections on CPU $LOAD_CPU:"
+    echo
+    echo "| target | p50 ms | p99 ms | p99.9 ms | max ms | errors | non-2xx | late sends |"
+    echo "|---|---|---|---|---|---|---|---|"
+    for t in "${ORDER[@]}"; do
+      printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n" "$t" "$(fx p50_ms $t)" "$(fx p99_ms $t)" \
+        "$(fx p999_ms $t)" "$(fx max_ms $t)" "$(fx errors $t)" "$(fx non2xx $t)" "$(fx late_sends $t)"
+    done
+    echo
+    for t in portcullis portcullis-noaudit; do
+      wants $t || continue
+      echo "$t: added p99 vs bare SCG $(added $t scg), vs nginx $(added $t nginx) (issue 9 target: <= 1 ms vs bare SCG)"
     done
     echo
   fi
