@@ -33,6 +33,11 @@ final class GrantPlan {
   final String allowReason;
   final double costWeight;
   final long version;
+  /**
+   * The whole decision when nothing in the plan reads the request (no condition, no per-request deny check or
+   * conditional mask, no row filter to bind): built once, so that such requests allocate nothing. Null otherwise.
+   */
+  final @Nullable Decision fixed;
   // kept for the rare conditional-mask composition
   private final Map<String, String> specs;
   private final Set<String> hidden;
@@ -60,9 +65,17 @@ final class GrantPlan {
     this.allowReason = "allowed by grant " + grantId;
     this.costWeight = costWeight;
     this.version = version;
+    this.fixed = condition != null ? null
+        : staticDeny != null ? staticDeny
+        : this.denyChecks.length == 0 && this.conditionalMasks.length == 0 && rowFilter.isEmpty()
+            ? new Decision(true, null, allowReason, this.policyIds, version, BoundRowFilter.EMPTY, columns, costWeight)
+            : null;
   }
 
   Decision decide(EvalContext c) {
+    if (fixed != null) {
+      return fixed;
+    }
     if (condition != null && condition.eval(c) != Values.TRUE) {
       return conditionDeny;
     }

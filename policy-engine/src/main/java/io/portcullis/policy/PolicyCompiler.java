@@ -6,6 +6,7 @@ import io.portcullis.policy.config.PolicyConfigException;
 import io.portcullis.policy.config.SourceMap;
 import io.portcullis.policy.model.Action;
 import io.portcullis.policy.model.App;
+import io.portcullis.policy.model.AppStatus;
 import io.portcullis.policy.model.Column;
 import io.portcullis.policy.model.Dataset;
 import io.portcullis.policy.model.Effect;
@@ -158,6 +159,7 @@ public final class PolicyCompiler {
             PolicySnapshot.methodNotAllowed(d, version)));
       }
       Map<String, PolicySnapshot.AppEntry> aEntries = new HashMap<>();
+      List<GrantIndex.Entry> granted = new ArrayList<>();
       for (App app : apps.values()) {
         Decision paused = Decision.deny(DenyCode.APP_PAUSED, "app " + app.id() + " is " + app.status().yamlName(),
             List.of(), version);
@@ -166,10 +168,22 @@ public final class PolicyCompiler {
           noGrant[a.ordinal()] = Decision.deny(DenyCode.POLICY_DENIED, "no grant lets app " + app.id() + " "
               + a.scopeSuffix() + " this dataset", List.of(), version);
         }
-        aEntries.put(app.id(), new PolicySnapshot.AppEntry(app, Map.copyOf(plans.getOrDefault(app.id(), Map.of())),
-            Set.copyOf(scopes.getOrDefault(app.id(), Set.of())), paused, noGrant));
+        aEntries.put(app.id(), new PolicySnapshot.AppEntry(app, Set.copyOf(scopes.getOrDefault(app.id(), Set.of())),
+            paused, noGrant));
+        for (Map.Entry<String, GrantPlan[]> byDataset : plans.getOrDefault(app.id(), Map.of()).entrySet()) {
+          PolicySnapshot.DatasetEntry d = dEntries.get(byDataset.getKey());
+          GrantPlan[] byAction = byDataset.getValue();
+          for (int a = 0; a < byAction.length; a++) {
+            GrantPlan p = byAction[a];
+            if (p != null) {
+              granted.add(new GrantIndex.Entry(app.id(), d, a, app.status() == AppStatus.ACTIVE ? null : paused,
+                  p.fixed, p, app));
+            }
+          }
+        }
       }
-      return new PolicySnapshot(version, config, dEntries, aEntries, conditionEngines, options.clock());
+      return new PolicySnapshot(version, config, dEntries, aEntries, new GrantIndex(granted), conditionEngines,
+          options.clock());
     }
 
     // ---- validation of the parts a grant refers to --------------------------------------------------------

@@ -21,23 +21,24 @@ public final class PolicySnapshot {
   /** Per dataset: its scopes and denials by action ordinal, built once. */
   record DatasetEntry(Dataset dataset, String[] scopes, Decision[] scopeMissing, Decision methodNotAllowed) {}
 
-  /** Per app: its grants by dataset then action ordinal (null = no grant), and its paused denial. */
-  record AppEntry(App app, Map<String, GrantPlan[]> plans, Set<String> grantableScopes, Decision paused,
-      Decision[] noGrant) {}
+  /** Per app: its paused denial and its no-grant denials by action ordinal (its grants are in the {@link GrantIndex}). */
+  record AppEntry(App app, Set<String> grantableScopes, Decision paused, Decision[] noGrant) {}
 
   private final long version;
   private final PolicyConfig config;
   private final Map<String, DatasetEntry> datasets;
   private final Map<String, AppEntry> apps;
+  private final GrantIndex grants;
   private final Map<String, String> conditionEngines;
   private final Clock clock;
 
   PolicySnapshot(long version, PolicyConfig config, Map<String, DatasetEntry> datasets, Map<String, AppEntry> apps,
-      Map<String, String> conditionEngines, Clock clock) {
+      GrantIndex grants, Map<String, String> conditionEngines, Clock clock) {
     this.version = version;
     this.config = config;
     this.datasets = Map.copyOf(datasets);
     this.apps = Map.copyOf(apps);
+    this.grants = grants;
     this.conditionEngines = Map.copyOf(conditionEngines);
     this.clock = clock;
   }
@@ -105,24 +106,36 @@ public final class PolicySnapshot {
       return d.methodNotAllowed();
     }
     TokenClaims token = r.token();
-    AppEntry a = apps.get(token.clientId());
+    String clientId = token.clientId();
+    int ai = action.ordinal();
+    // one probe finds a granted (app, dataset, action); the map lookups below serve only requests without a grant
+    GrantIndex.Entry g = grants.find(clientId, d, datasetName.hashCode(), ai);
+    if (g != null) {
+      if (g.paused() != null) {
+        return g.paused();
+      }
+      if (!token.scopes().contains(d.scopes()[ai])) {
+        return d.scopeMissing()[ai];
+      }
+      Decision fixed = g.fixed();
+      if (fixed != null) {
+        return fixed;
+      }
+      Instant now = r.time() != null ? r.time() : clock.instant();
+      return g.plan().decide(new EvalContext(token, g.app(), r, now));
+    }
+    // no grant: the same order of checks, so that an unknown or paused app or a missing scope still says so
+    AppEntry a = apps.get(clientId);
     if (a == null) {
-      return Decision.deny(DenyCode.POLICY_DENIED, "unknown app " + token.clientId(), List.of(), version);
+      return Decision.deny(DenyCode.POLICY_DENIED, "unknown app " + clientId, List.of(), version);
     }
     if (a.app().status() != AppStatus.ACTIVE) {
       return a.paused();
     }
-    int ai = action.ordinal();
     if (!token.scopes().contains(d.scopes()[ai])) {
       return d.scopeMissing()[ai];
     }
-    GrantPlan[] byAction = a.plans().get(datasetName);
-    GrantPlan plan = byAction == null ? null : byAction[ai];
-    if (plan == null) {
-      return a.noGrant()[ai];
-    }
-    Instant now = r.time() != null ? r.time() : clock.instant();
-    return plan.decide(new EvalContext(token, a.app(), r, now));
+    return a.noGrant()[ai];
   }
 
   static Decision methodNotAllowed(Dataset d, long version) {

@@ -267,6 +267,86 @@ class PolicySnapshotTest {
     assertThat(s.decide(request(silver, "d", Action.READ)).allowed()).isFalse();
   }
 
+  @Test
+  void appsAndDatasetsWhoseNamesCollideInHashKeepTheirOwnGrants() throws Exception {
+    // "Aa" and "BB" have the same String.hashCode, so their (app, dataset, action) keys hash alike
+    assertThat("Aa".hashCode()).isEqualTo("BB".hashCode());
+    PolicySnapshot s = Fixtures.compile("""
+        apps: [{id: Aa}, {id: BB}]
+        datasets:
+          - {name: Aa, tags: [sandbox], source: {table: a}, columns: [{name: id, type: bigint}]}
+          - {name: BB, tags: [sandbox], source: {table: b}, columns: [{name: id, type: bigint}]}
+        grants:
+          - {id: aa-on-aa, app: Aa, dataset: Aa}
+          - {id: bb-on-bb, app: BB, dataset: BB, actions: [read, update]}
+        """);
+    Set<String> all = Set.of("Aa:read", "BB:read", "Aa:update", "BB:update");
+    assertThat(s.decide(request(token("Aa", all, Map.of()), "Aa", Action.READ)).policyIds()).containsExactly("aa-on-aa");
+    assertThat(s.decide(request(token("BB", all, Map.of()), "BB", Action.READ)).policyIds()).containsExactly("bb-on-bb");
+    assertThat(s.decide(request(token("BB", all, Map.of()), "BB", Action.UPDATE)).allowed()).isTrue();
+    for (Decision d : java.util.List.of(
+        s.decide(request(token("BB", all, Map.of()), "Aa", Action.READ)),
+        s.decide(request(token("Aa", all, Map.of()), "BB", Action.READ)),
+        s.decide(request(token("Aa", all, Map.of()), "Aa", Action.UPDATE)))) {
+      assertThat(d.denyCode()).isEqualTo(DenyCode.POLICY_DENIED);
+      assertThat(d.reason()).startsWith("no grant");
+    }
+  }
+
+  @Test
+  void pausedAppIsRefusedAsPausedBeforeScopeOrGrantAreLookedAt() throws Exception {
+    PolicySnapshot s = Fixtures.compile("""
+        apps: [{id: a, status: paused}]
+        datasets:
+          - {name: d, tags: [sandbox], source: {table: d}, columns: [{name: id, type: bigint}]}
+          - {name: e, tags: [sandbox], source: {table: e}, columns: [{name: id, type: bigint}]}
+        grants: [{id: g, app: a, dataset: d}]
+        """);
+    // granted dataset with and without its scope, and a dataset without a grant
+    assertThat(s.decide(request(token("a", Set.of("d:read"), Map.of()), "d", Action.READ)).denyCode())
+        .isEqualTo(DenyCode.APP_PAUSED);
+    assertThat(s.decide(request(token("a", Set.of(), Map.of()), "d", Action.READ)).denyCode())
+        .isEqualTo(DenyCode.APP_PAUSED);
+    assertThat(s.decide(request(token("a", Set.of("e:read"), Map.of()), "e", Action.READ)).denyCode())
+        .isEqualTo(DenyCode.APP_PAUSED);
+  }
+
+  @Test
+  void missingScopeIsReportedWhetherOrNotAGrantExists() {
+    Decision granted = snap.decide(request(token("expense-tracker", Set.of(), Map.of()), "inventory.items", Action.READ));
+    Decision ungranted = snap.decide(request(token("expense-tracker", Set.of(), Map.of()), "inventory.items",
+        Action.UPDATE));
+    assertThat(granted.denyCode()).isEqualTo(DenyCode.SCOPE_MISSING);
+    assertThat(ungranted.denyCode()).isEqualTo(DenyCode.SCOPE_MISSING);
+    assertThat(ungranted.reason()).contains("inventory.items:update");
+  }
+
+  @Test
+  void requestIndependentAllowIsTheSameFullDecisionEveryTime() throws Exception {
+    PolicySnapshot s = Fixtures.compile("""
+        apps: [{id: a}]
+        datasets:
+          - name: d
+            tags: [sandbox]
+            cost_weight: 2.5
+            source: {table: d}
+            columns: [{name: id, type: bigint}, {name: email, type: text}, {name: secret, type: text}]
+        grants: [{id: g, app: a, dataset: d, columns: {deny: [secret], masks: {email: email_domain}}}]
+        """);
+    Decision first = s.decide(request(token("a", Set.of("d:read"), Map.of("owner_id", "u1")), "d", Action.READ));
+    Decision second = s.decide(request(token("a", Set.of("d:read"), Map.of("owner_id", "u2")), "d", Action.READ));
+    assertThat(first.allowed()).isTrue();
+    assertThat(first.reason()).isEqualTo("allowed by grant g");
+    assertThat(first.policyIds()).containsExactly("g");
+    assertThat(first.configVersion()).isEqualTo(7);
+    assertThat(first.costWeight()).isEqualTo(2.5);
+    assertThat(first.rowFilter().isEmpty()).isTrue();
+    assertThat(first.columns().maskedColumns()).containsExactly("email");
+    assertThat(first.columns().column("secret")).isNull();
+    // nothing in it depends on the request, so it is built once at compile time and never per request
+    assertThat(second).isSameAs(first);
+  }
+
   static Map<String, Object> rowMap(Object... kv) {
     Map<String, Object> m = new HashMap<>();
     for (int i = 0; i < kv.length; i += 2) {
