@@ -52,6 +52,7 @@ import org.springframework.web.server.ServerWebExchange;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.SynchronousSink;
+import reactor.netty.Connection;
 import reactor.netty.channel.AbortedException;
 import reactor.netty.http.client.PrematureCloseException;
 import reactor.util.retry.Retry;
@@ -143,9 +144,17 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
     own.addAll(response.getHeaders()); // request id, rate limits: what the stages set before the upstream answered
     BodyPlan plan = new BodyPlan(source.rowsPointer(), decision, declared(dataset), decision.columns().maskedList(), timeout, ctx);
 
-    Mono<Void> call = Mono.defer(() -> chain.filter(exchange.mutate().request(upstreamRequest)
-            .response(new FilteringResponse(exchange, own, plan, idempotentRead && HttpMethod.GET.equals(method)))
-            .build()));
+    Mono<Void> call = Mono.defer(() -> {
+      FilteringResponse answer = new FilteringResponse(exchange, own, plan,
+          idempotentRead && HttpMethod.GET.equals(method));
+      Mono<Void> attempt = chain.filter(exchange.mutate().request(upstreamRequest).response(answer).build());
+      // A reset before the upstream's status line: the upstream was closing that idle connection as our request
+      // arrived (seen under load: "Connection reset by peer, the request cannot be retried as the headers/body were
+      // sent", which Reactor Netty does not retry and the breaker counted). For a read, a stale connection like any.
+      return idempotentRead
+          ? attempt.onErrorMap(e -> !answer.started && connectionReset(e), StaleConnection::reset)
+          : attempt;
+    });
     if (idempotentRead) {
       // A pooled keep-alive connection the upstream closed as we reused it: before the request was written, or after
       // it was written but before the upstream read it (it was closing that idle connection). A fresh connection is
@@ -153,7 +162,7 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
       // failures). Inside the breaker, so the breaker sees the outcome after these retries: a stale connection
       // replaced is a success, an upstream that keeps closing fresh connections too is one failure per request.
       call = call.retryWhen(Retry.max(STALE_CONNECTION_RETRIES)
-          .filter(e -> !response.isCommitted() && staleConnection(e))
+          .filter(e -> !response.isCommitted() && (e instanceof StaleConnection || staleConnection(e)))
           .doBeforeRetry(signal -> {
             // debug only: expected now and then; load-tests/keepalive-race.sh counts these to compare pool settings
             log.debug("route {}: pooled connection closed by the upstream ({}); retrying on a fresh one",
@@ -273,6 +282,9 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
 
   /** Worth another attempt: nothing reached the client and the upstream may answer differently next time. */
   private static boolean retriable(Throwable e) {
+    if (e instanceof StaleConnection) {
+      return true;
+    }
     if (e instanceof UpstreamFailure f) {
       return f.kind() == UpstreamFailure.Kind.STATUS && (f.status() == 502 || f.status() == 503 || f.status() == 504);
     }
@@ -336,6 +348,40 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
     return false;
   }
 
+  /** A connection reset (RST) anywhere in the cause chain, as Reactor Netty recognises one. */
+  private static boolean connectionReset(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (!(t instanceof AbortedException) && AbortedException.isConnectionReset(t)) {
+        return true;
+      }
+      if (t.getCause() == t) {
+        break;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * A pooled connection the upstream closed before any byte of its answer's body, on a read: retried on a fresh
+   * connection like {@link #staleConnection}; after the retries, {@code upstream_unavailable}.
+   */
+  static final class StaleConnection extends RuntimeException {
+
+    private static final long serialVersionUID = 1L;
+
+    private StaleConnection(String message, @Nullable Throwable cause) {
+      super(message, cause, false, false);
+    }
+
+    static StaleConnection reset(Throwable cause) {
+      return new StaleConnection("the upstream reset the connection before answering", cause);
+    }
+
+    static StaleConnection emptyBody() {
+      return new StaleConnection("the upstream closed the connection before its answer's body", null);
+    }
+  }
+
   /** Reactor Netty's abort for a connection that closed before the request was written. */
   static boolean closedBeforeSend(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
@@ -380,6 +426,11 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
   private Throwable toProblem(Throwable e, String routeId) {
     if (e instanceof ClientGone) {
       log.debug("route {}: {}", routeId, e.getMessage());
+      return new ProblemException(ProblemCode.UPSTREAM_UNAVAILABLE, e.getMessage(), null, List.of(), retryHeaders);
+    }
+    if (e instanceof StaleConnection) {
+      log.warn("route {}: {} (after {} attempts on fresh connections)", routeId, e.getMessage(),
+          STALE_CONNECTION_RETRIES + 1);
       return new ProblemException(ProblemCode.UPSTREAM_UNAVAILABLE, e.getMessage(), null, List.of(), retryHeaders);
     }
     if (e instanceof CallNotPermittedException) {
@@ -431,6 +482,8 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
     private final HttpHeaders own;
     private final BodyPlan plan;
     private final boolean filterBody;
+    /** The upstream's status line and headers arrived (Spring Cloud Gateway writes the body through here). */
+    volatile boolean started;
 
     FilteringResponse(ServerWebExchange exchange, HttpHeaders own, BodyPlan plan, boolean filterBody) {
       super(exchange.getResponse());
@@ -442,11 +495,13 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
 
     @Override
     public Mono<Void> writeWith(Publisher<? extends DataBuffer> body) {
+      started = true;
       HttpStatusCode status = getDelegate().getStatusCode();
       if (status == null || !status.is2xxSuccessful()) {
         return Mono.error(UpstreamFailure.status(status));
       }
       boolean json = isJson(getHeaders());
+      boolean declaredEmpty = "0".equals(getHeaders().getFirst(HttpHeaders.CONTENT_LENGTH));
       restoreHeaders(exchange, own);
       if (!filterBody) {
         // HEAD has no body; a write's response body is not relayed (it is not shaped as governed rows)
@@ -467,12 +522,14 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
           plan.decision().rowFilter(), plan.declared(), properties.maxRowSize().toBytes(),
           properties.maxPrefixSize().toBytes(), size -> plan.ctx().addRow(size));
       byte[][] scratch = {new byte[8192]};
+      long[] received = {0};
       Flux<DataBuffer> filtered = Flux.<DataBuffer>from(body)
           .timeout(plan.idleTimeout(), Flux.error(UpstreamFailure::idle))
           .handle((DataBuffer in, SynchronousSink<DataBuffer> sink) -> {
             byte[] produced;
             try {
               int n = in.readableByteCount();
+              received[0] += n;
               if (scratch[0].length < n) {
                 scratch[0] = new byte[Math.max(n, scratch[0].length * 2)];
               }
@@ -485,13 +542,25 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
               sink.next(bufferFactory().wrap(produced));
             }
           })
+          // A 2xx whose body ended before its first byte because the connection closed (not one declaring
+          // Content-Length: 0): the pooled connection was being closed by the upstream as we reused it (seen under
+          // load in StaleUpstreamConnectionTest as "the upstream body ended before its JSON did"). Nothing was
+          // written yet, so for a read this is a stale connection to retry, not a broken answer.
+          .concatWith(Mono.defer(() -> received[0] == 0 && !declaredEmpty && upstreamClosed()
+              ? Mono.<DataBuffer>error(StaleConnection.emptyBody()) : Mono.<DataBuffer>empty()))
           .concatWith(Mono.fromSupplier(rows::finish).filter(b -> b.length > 0).map(b -> bufferFactory().wrap(b)))
           .doFinally(signal -> rows.close());
       return getDelegate().writeWith(filtered);
     }
 
+    private boolean upstreamClosed() {
+      Connection connection = exchange.getAttribute(ServerWebExchangeUtils.CLIENT_RESPONSE_CONN_ATTR);
+      return connection == null || connection.isDisposed();
+    }
+
     @Override
     public Mono<Void> writeAndFlushWith(Publisher<? extends Publisher<? extends DataBuffer>> body) {
+      started = true;
       // Spring Cloud Gateway streams event-stream and NDJSON answers this way: not a governed JSON body
       HttpStatusCode status = getDelegate().getStatusCode();
       return Mono.error(status == null || !status.is2xxSuccessful() ? UpstreamFailure.status(status)
