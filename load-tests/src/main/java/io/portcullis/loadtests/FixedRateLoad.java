@@ -158,16 +158,19 @@ public final class FixedRateLoad {
         String name = spec.substring(0, eq);
         String url = bar < 0 ? spec.substring(eq + 1) : spec.substring(eq + 1, bar);
         String token = bar < 0 ? "" : spec.substring(bar + 1);
+        // the timeout on the event loop's own timer: Reactor's timeout() would schedule a task on another thread
+        // per request, which costs this client more CPU than the request itself
         HttpClient client = HttpClient.create(pool).runOn(loop).option(ChannelOption.TCP_NODELAY, true)
+            .responseTimeout(Duration.ofSeconds(10))
             .headers(h -> {
               if (!token.isEmpty()) {
                 h.set("Authorization", "Bearer " + token);
               }
             });
+        // the body read to its end and dropped (Reactor Netty releases each buffer after delivering it): no copy
         Sender sender = done -> client.get().uri(url)
-            .responseSingle((res, body) -> body.asByteArray().defaultIfEmpty(new byte[0])
-                .map(b -> res.status().code()))
-            .timeout(Duration.ofSeconds(10))
+            .response((res, body) -> body.then(Mono.fromSupplier(() -> res.status().code())))
+            .next()
             .onErrorResume(e -> Mono.just(0))
             .subscribe(done::accept);
         if (warmup > 0) {
