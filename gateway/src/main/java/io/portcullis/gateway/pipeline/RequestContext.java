@@ -124,6 +124,12 @@ public final class RequestContext {
     bytes += rowBytes;
   }
 
+  /** A chunk of rows at once (the connector counts per chunk, not per row). */
+  public void addRows(long n, long rowBytes) {
+    rows += n;
+    bytes += rowBytes;
+  }
+
   public void addBytes(long n) {
     bytes += n;
   }

@@ -24,6 +24,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DataBufferFactory;
+import org.springframework.core.io.buffer.DefaultDataBufferFactory;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
 import org.springframework.web.reactive.function.BodyInserters;
@@ -32,8 +33,6 @@ import org.springframework.web.reactive.function.server.ServerResponse;
 import org.springframework.web.util.UriComponentsBuilder;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import tools.jackson.databind.ObjectMapper;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Reads from a PostgreSQL-backed dataset (DESIGN.md §1 stage 4): one parameterized SELECT with the row filter in
@@ -53,14 +52,11 @@ public final class PostgresReader {
   /** How long a shape's cost estimate is trusted before the table's statistics are asked again. */
   static final Duration COST_ESTIMATE_TTL = Duration.ofMinutes(10);
   private static final byte[] OPEN = {'['};
-  private static final byte[] COMMA = {','};
   private static final byte[] CLOSE = {']'};
-  private static final byte[] NEWLINE = {'\n'};
 
   private final SourcePools pools;
   private final CostGuard costGuard;
   private final PostgresConnectorProperties properties;
-  private final ObjectMapper json = JsonMapper.builder().build();
 
   public PostgresReader(SourcePools pools, PostgresConnectorProperties properties) {
     this.pools = Objects.requireNonNull(pools, "pools");
@@ -77,7 +73,7 @@ public final class PostgresReader {
     SelectStatement statement = SelectStatement.build(qualified(source), dataset.roles().softDelete(),
         decision.rowFilter(), query, id == null ? null : source.key(), keyValue);
     ctx.queryFingerprint(statement.fingerprint());
-    RowEncoder encoder = new RowEncoder(json, statement, plan);
+    RowEncoder encoder = new RowEncoder(statement, plan);
     HttpHeaders masked = maskedHeader(statement, plan);
     ConnectionFactory connections = pools.of(source);
     Duration timeout = dataset.statementTimeout() != null ? dataset.statementTimeout() : properties.statementTimeout();
@@ -147,26 +143,24 @@ public final class PostgresReader {
           String cursor = Cursors.encode(encoder.cursorValues(page.get(page.size() - 1), statement, query.order()));
           headers.add(HttpHeaders.LINK, "<" + nextLink(request, cursor) + ">; rel=\"next\"");
         }
-        List<byte[]> encoded = new ArrayList<>(page.size());
-        for (Object[] values : page) {
-          byte[] row = encoder.encode(values);
-          ctx.addRow(row.length);
-          encoded.add(row);
-        }
+        // Encoded before the response is committed, so a row that cannot be encoded is still a problem response; on
+        // the heap, so nothing leaks if the response is never written.
+        DataBuffer body = encoder.encode(DefaultDataBufferFactory.sharedInstance, page, page.size(), ndjson, true,
+            true, ctx);
         return ServerResponse.ok().contentType(type).headers(h -> h.addAll(headers))
-            .body(BodyInserters.fromDataBuffers(Flux.just(buffers.wrap(join(encoded, ndjson)))));
+            .body(BodyInserters.fromDataBuffers(Mono.just(body)));
       });
     }
     Flux<DataBuffer> body = Flux.defer(() -> {
       long[] seen = {0}; // signals are serial: plain state per response
       boolean[] first = {true};
       return rows.filter(values -> seen[0]++ < query.limit())
-          .map(encoder::encode)
           // Rows go out in chunks of up to ROWS_PER_CHUNK, each waiting at most CHUNK_WAIT for the rest: one HTTP chunk
-          // and one write per row was a third of the gateway's CPU per streamed row (load-tests/RESULTS.md).
+          // and one write per row was a third of the gateway's CPU per streamed row (load-tests/RESULTS.md). A chunk
+          // is encoded as a whole, after it is gathered, into one buffer.
           .bufferTimeout(ROWS_PER_CHUNK, CHUNK_WAIT, true)
           .map(batch -> {
-            DataBuffer chunk = chunk(buffers, batch, ctx, ndjson, first[0]);
+            DataBuffer chunk = encoder.encode(buffers, batch, batch.size(), ndjson, first[0], false, ctx);
             first[0] = false;
             return chunk;
           });
@@ -219,26 +213,6 @@ public final class PostgresReader {
         .then(Mono.defer(() -> Mono.from(pooled.close())));
   }
 
-  /** Encoded rows as one buffer: NDJSON lines, or array elements (the first opening the array). */
-  private static DataBuffer chunk(DataBufferFactory buffers, List<byte[]> rows, RequestContext ctx, boolean ndjson,
-      boolean first) {
-    int size = 0;
-    for (byte[] row : rows) {
-      size += row.length + 1;
-    }
-    DataBuffer buffer = buffers.allocateBuffer(size);
-    for (int i = 0; i < rows.size(); i++) {
-      byte[] row = rows.get(i);
-      ctx.addRow(row.length);
-      if (ndjson) {
-        buffer.write(row).write(NEWLINE);
-      } else {
-        buffer.write(first && i == 0 ? OPEN : COMMA).write(row);
-      }
-    }
-    return buffer;
-  }
-
   /**
    * Fails with a {@link TimeoutException} when no row has come for {@code timeout} — before the first row, that is
    * the query's own run time — cancelling the rows (and so the query in PostgreSQL). One periodic check per read
@@ -269,30 +243,6 @@ public final class PostgresReader {
   static Duration idleCheckInterval(Duration timeout) {
     long quarter = Math.max(10, Math.min(1000, timeout.toMillis() / 4));
     return Duration.ofMillis(quarter);
-  }
-
-  private static byte[] join(List<byte[]> rows, boolean ndjson) {
-    int size = 2;
-    for (byte[] r : rows) {
-      size += r.length + 1;
-    }
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(size);
-    if (!ndjson) {
-      out.writeBytes(OPEN);
-    }
-    for (int i = 0; i < rows.size(); i++) {
-      if (!ndjson && i > 0) {
-        out.writeBytes(COMMA);
-      }
-      out.writeBytes(rows.get(i));
-      if (ndjson) {
-        out.writeBytes(NEWLINE);
-      }
-    }
-    if (!ndjson) {
-      out.writeBytes(CLOSE);
-    }
-    return out.toByteArray();
   }
 
   /** The decoded query string; a malformed percent-escape is the client's {@code invalid_query}, not a 500. */

@@ -150,7 +150,7 @@ public final class PostgresWriter {
       ctx.queryFingerprint(SelectStatement.fingerprint(decision.rowFilter().fingerprint() + "|" + statement.sql()));
       return inTransaction(source, timeout(dataset), c -> writtenRow(c, statement, returned, plan), plan)
           .flatMap(row -> {
-            byte[] encoded = returned.encoder(json, plan).encode(row);
+            byte[] encoded = returned.encoder(plan).encode(row);
             ctx.addRow(encoded.length);
             Object id = row[returned.keyIndex()];
             URI location = UriComponentsBuilder.fromPath("/data/{dataset}/{id}")
@@ -452,7 +452,7 @@ public final class PostgresWriter {
   }
 
   private Mono<ServerResponse> ok(RequestContext ctx, Returned returned, ColumnPlan plan, Object[] row) {
-    byte[] encoded = returned.encoder(json, plan).encode(row);
+    byte[] encoded = returned.encoder(plan).encode(row);
     ctx.addRow(encoded.length);
     return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON)
         .headers(h -> h.addAll(returned.maskedHeader(plan))).bodyValue(encoded);
@@ -524,8 +524,8 @@ public final class PostgresWriter {
       return new SelectStatement("", List.of(), fetched, written, "");
     }
 
-    RowEncoder encoder(ObjectMapper json, ColumnPlan plan) {
-      return new RowEncoder(json, asSelect(), plan);
+    RowEncoder encoder(ColumnPlan plan) {
+      return new RowEncoder(asSelect(), plan);
     }
 
     HttpHeaders maskedHeader(ColumnPlan plan) {

@@ -1,35 +1,51 @@
 package io.portcullis.gateway.connector.postgres;
 
+import io.portcullis.gateway.pipeline.RequestContext;
 import io.portcullis.policy.ColumnPlan;
 import io.portcullis.policy.Mask;
 import io.portcullis.policy.PlannedColumn;
 import io.r2dbc.postgresql.codec.Json;
 import io.r2dbc.spi.Row;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.temporal.TemporalAccessor;
 import java.util.ArrayList;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.core.io.buffer.DataBufferFactory;
+import org.springframework.core.io.buffer.DataBufferUtils;
 import tools.jackson.core.JsonGenerator;
+import tools.jackson.core.ObjectWriteContext;
 import tools.jackson.core.SerializableString;
+import tools.jackson.core.StreamWriteFeature;
 import tools.jackson.core.io.SerializedString;
-import tools.jackson.databind.ObjectMapper;
+import tools.jackson.core.json.JsonFactory;
 
 /**
- * Encodes one database row as one JSON object, applying the column plan's masks as the row streams by. Built once
- * per request: column names pre-escaped, masks resolved to an array indexed like the SELECT list.
+ * Encodes database rows as JSON objects, applying the column plan's masks as the rows stream by. Built once per
+ * request: column names pre-escaped, masks resolved to an array indexed like the SELECT list.
  */
 final class RowEncoder {
 
-  private final ObjectMapper json;
+  /**
+   * Rows are root-level values written back to back, framed by the caller: no separator of Jackson's own between them
+   * (its default is a space), and closing the generator flushes but leaves the buffer to the response.
+   */
+  private static final JsonFactory JSON = JsonFactory.builder().rootValueSeparator((String) null)
+      .disable(StreamWriteFeature.AUTO_CLOSE_TARGET).build();
+
   private final SerializableString[] names;
   private final @Nullable Mask[] masks;
   private final int fetched;
+  /** Bytes per row of the last chunk, to size the next chunk's buffer (signals are serial: a plain field). */
+  private int rowBytesGuess = 128;
 
-  RowEncoder(ObjectMapper json, SelectStatement statement, ColumnPlan plan) {
-    this.json = json;
+  RowEncoder(SelectStatement statement, ColumnPlan plan) {
     this.fetched = statement.fetched().size();
     this.names = new SerializableString[statement.written()];
     this.masks = new Mask[statement.written()];
@@ -51,22 +67,75 @@ final class RowEncoder {
     return values;
   }
 
+  /** One row as a JSON object (a read by id). */
   byte[] encode(Object[] values) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(256);
-    try (JsonGenerator gen = json.createGenerator(out)) {
-      gen.writeStartObject();
-      for (int i = 0; i < names.length; i++) {
-        gen.writeName(names[i]);
-        Mask mask = masks[i];
-        Object value = values[i];
-        if (mask != null) {
-          value = mask.apply(value instanceof RawJson raw ? raw.text() : value);
-        }
-        write(gen, value);
-      }
-      gen.writeEndObject();
+    try (JsonGenerator gen = JSON.createGenerator(ObjectWriteContext.empty(), out)) {
+      writeRow(gen, values);
     }
     return out.toByteArray();
+  }
+
+  /**
+   * Rows {@code [0, count)} as one buffer from {@code buffers}: NDJSON lines, or array elements — {@code opens}: the
+   * first opens the array; {@code closes}: the array ends after the last. One generator per chunk writing straight
+   * into the (pooled) buffer, instead of a generator, a byte[] and a copy per row (creating the generator alone was
+   * about 8 % of the gateway's CPU samples while streaming). Adds the
+   * rows and their bytes (without separators) to the request's audit counts. A row that fails to encode fails the
+   * whole chunk, whose buffer is released: a chunk never carries half a row.
+   */
+  DataBuffer encode(DataBufferFactory buffers, List<Object[]> rows, int count, boolean ndjson, boolean opens,
+      boolean closes, RequestContext ctx) {
+    DataBuffer buffer = buffers.allocateBuffer(Math.max(64, count * rowBytesGuess + 2));
+    int framing = 0;
+    try (OutputStream out = buffer.asOutputStream();
+        JsonGenerator gen = JSON.createGenerator(ObjectWriteContext.empty(), out)) {
+      if (!ndjson && opens && count == 0) {
+        gen.writeRaw('[');
+        framing++;
+      }
+      for (int i = 0; i < count; i++) {
+        if (!ndjson) {
+          gen.writeRaw(opens && i == 0 ? '[' : ',');
+          framing++;
+        }
+        writeRow(gen, rows.get(i));
+        if (ndjson) {
+          gen.writeRaw('\n');
+          framing++;
+        }
+      }
+      if (!ndjson && closes) {
+        gen.writeRaw(']');
+        framing++;
+      }
+    } catch (IOException e) {
+      DataBufferUtils.release(buffer);
+      throw new UncheckedIOException(e);
+    } catch (RuntimeException e) {
+      DataBufferUtils.release(buffer);
+      throw e;
+    }
+    int rowBytes = buffer.readableByteCount() - framing;
+    ctx.addRows(count, rowBytes);
+    if (count > 0) {
+      rowBytesGuess = rowBytes / count + 2;
+    }
+    return buffer;
+  }
+
+  private void writeRow(JsonGenerator gen, Object[] values) {
+    gen.writeStartObject();
+    for (int i = 0; i < names.length; i++) {
+      gen.writeName(names[i]);
+      Mask mask = masks[i];
+      Object value = values[i];
+      if (mask != null) {
+        value = mask.apply(value instanceof RawJson raw ? raw.text() : value);
+      }
+      write(gen, value);
+    }
+    gen.writeEndObject();
   }
 
   /** Order-column values of the row, for the next page's cursor. */
