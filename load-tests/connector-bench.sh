@@ -5,11 +5,13 @@
 # on 5432, trust auth: a fresh database is created and dropped); the gateway is pinned to CPU 0, the harness (both
 # readers) to CPU 1, PostgreSQL is not pinned.
 # Usage: [PG=postgresql://postgres@127.0.0.1:5432] load-tests/connector-bench.sh [ROUNDS=5] [WARMUP=2]   (~2 min)
+# PORT (default 18481) moves the gateway; GW_JAR=path runs that gateway jar instead of building one (A/B of two builds:
+# the harness and token-broker jars then come from the tree's target/ as they are).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-5}; WARMUP=${2:-2}
 PG=${PG:-postgresql://postgres@127.0.0.1:5432}
-PORT=18481
+PORT=${PORT:-18481}
 WORK=$(mktemp -d /tmp/portcullis-connector.XXXXXX)
 PIDS=()
 source load-tests/lib.sh
@@ -19,7 +21,13 @@ trap finish EXIT
 require taskset curl java psql unzip
 
 echo "== build"
-build_gateway
+if [ -n "${GW_JAR:-}" ]; then
+  mkdir -p "$WORK/jars"; cp "$GW_JAR" "$WORK/jars/gateway.jar"
+  for jar in token-broker load-tests; do cp "$(ls $jar/target/$jar-*.jar | grep -v original | head -1)" "$WORK/jars/$jar.jar"; done
+  GW_JAR=$WORK/jars/gateway.jar; BROKER_JAR=$WORK/jars/token-broker.jar; SCG_JAR=$WORK/jars/load-tests.jar
+else
+  build_gateway
+fi
 unzip -q "$SCG_JAR" -d "$WORK/harness"   # the harness: load-tests' classes and libraries (R2DBC, Reactor)
 
 echo "== seed 1,000,000 rows"
