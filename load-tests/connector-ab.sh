@@ -18,7 +18,7 @@ WORK=$(mktemp -d /tmp/portcullis-connab.XXXXXX)
 PIDS=()
 source load-tests/lib.sh
 DB="portcullis_connab_$$"
-finish() { cleanup; rm -rf "$WORK/harness" "$WORK"/pgdata-*; psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true; }
+finish() { cleanup; rm -rf "$WORK/harness" "$WORK/jars" "$WORK"/pgdata-*; psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true; }
 trap finish EXIT
 mkdir -p "$WORK/jars"
 for jar in token-broker load-tests; do cp "$(ls $jar/target/$jar-*.jar | grep -v original | head -1)" "$WORK/jars/$jar.jar"; done
