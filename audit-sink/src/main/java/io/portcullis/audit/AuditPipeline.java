@@ -84,6 +84,10 @@ public final class AuditPipeline implements AutoCloseable {
   private volatile long lastSeq;
   private volatile boolean stranded;
   private volatile boolean sleeping;
+  // The drainer's wake-up rule, published before `sleeping` is set: it sleeps until its batch deadline and needs
+  // waking only when it has nothing pending (no deadline to wake it), for an urgent entry, or for a full batch.
+  private volatile boolean drainIdle = true;
+  private volatile long fullBatchAt;
   private volatile Thread drainer;
   private volatile Thread journaler;
   private volatile boolean journalSleeping;
@@ -93,6 +97,8 @@ public final class AuditPipeline implements AutoCloseable {
 
   // journal-thread state (published to the thread by Thread.start)
   private HashChain chain;
+  /** Entries handed to the drainer so far. */
+  private long sealedOffered;
 
   // drain-thread state (published to the thread by Thread.start)
   private boolean spilling;
@@ -103,6 +109,8 @@ public final class AuditPipeline implements AutoCloseable {
   private String persistedHash;
   private long checkpointSeq;
   private long lastCheckpointNanos;
+  /** Entries taken from the journal thread so far. */
+  private long sealedTaken;
 
   private AuditPipeline(Builder b) {
     this.sink = b.sink;
@@ -305,9 +313,14 @@ public final class AuditPipeline implements AutoCloseable {
     }
   }
 
-  private void wakeDrainer() {
+  /**
+   * After a journal group: wakes a sleeping drainer only if it has work that cannot wait for its own batch deadline.
+   * A wake-up per group used to cost a drainer context switch per event or two, to move them into a batch still
+   * waiting for its deadline.
+   */
+  private void wakeDrainerAfterGroup(boolean urgent) {
     Thread t = drainer;
-    if (t != null && sleeping) {
+    if (t != null && sleeping && (urgent || drainIdle || sealedOffered - fullBatchAt >= 0)) {
       LockSupport.unpark(t);
     }
   }
@@ -389,6 +402,8 @@ public final class AuditPipeline implements AutoCloseable {
   private void journalLoop() {
     List<Entry> group = new ArrayList<>(JOURNAL_GROUP);
     List<byte[]> lines = new ArrayList<>(JOURNAL_GROUP);
+    List<Executor> loops = new ArrayList<>();
+    List<List<Entry>> perLoop = new ArrayList<>();
     while (!halted) {
       Entry e;
       long groupLastSeq = 0;
@@ -419,15 +434,16 @@ public final class AuditPipeline implements AutoCloseable {
                 journal.path(), ex);
           }
         }
+        boolean urgent = false;
         for (Entry en : group) {
           sealedQueue.offer(en);
-          if (en.journaled != null) {
-            signalJournaled(en, failure);
-          }
+          urgent |= en.done != null;
         }
+        sealedOffered += group.size();
+        wakeDrainerAfterGroup(urgent || state.get() >= CLOSING);
+        signalJournaled(group, failure, loops, perLoop);
         group.clear();
         lines.clear();
-        wakeDrainer();
         continue;
       }
       if (state.get() >= CLOSING && queue.isEmpty()) {
@@ -443,17 +459,50 @@ public final class AuditPipeline implements AutoCloseable {
     }
   }
 
-  private static void signalJournaled(Entry en, Throwable failure) {
-    Runnable signal = failure == null ? en.journaled::tryEmitEmpty
-        : () -> en.journaled.tryEmitError(new AuditUnavailableException("audit journal not writable", failure));
-    if (en.completeOn == null) {
-      signal.run(); // the caller's Mono moves on to a parallel worker itself
-      return;
+  /**
+   * Answers the group's journaled() waiters: those without an executor here (their Mono moves on to a parallel worker
+   * itself), the others with one task per event loop for all of that loop's entries in the group, not one per entry.
+   */
+  private static void signalJournaled(List<Entry> group, Throwable failure, List<Executor> loops,
+      List<List<Entry>> perLoop) {
+    for (Entry en : group) {
+      if (en.journaled == null) {
+        continue;
+      }
+      if (en.completeOn == null) {
+        signal(en, failure);
+        continue;
+      }
+      int i = loops.indexOf(en.completeOn); // a handful of event loops: a linear search beats hashing
+      if (i < 0) {
+        loops.add(en.completeOn);
+        perLoop.add(new ArrayList<>());
+        i = loops.size() - 1;
+      }
+      perLoop.get(i).add(en);
     }
-    try {
-      en.completeOn.execute(signal);
-    } catch (RuntimeException refused) {
-      Schedulers.parallel().schedule(signal); // a loop shutting down: never run the response on this thread
+    for (int i = 0; i < loops.size(); i++) {
+      List<Entry> entries = perLoop.get(i);
+      Runnable signals = entries.size() == 1 ? () -> signal(entries.get(0), failure) : () -> {
+        for (Entry en : entries) {
+          signal(en, failure);
+        }
+      };
+      try {
+        loops.get(i).execute(signals);
+      } catch (RuntimeException refused) {
+        Schedulers.parallel().schedule(signals); // a loop shutting down: never run the response on this thread
+      }
+    }
+    loops.clear();
+    perLoop.clear();
+  }
+
+  private static void signal(Entry en, Throwable failure) {
+    if (failure == null) {
+      en.journaled.tryEmitEmpty();
+    } else {
+      en.journaled.tryEmitError(new AuditUnavailableException("audit journal not writable", failure));
     }
   }
 
@@ -483,6 +532,7 @@ public final class AuditPipeline implements AutoCloseable {
       Entry e = sealedQueue.poll();
       if (e != null) {
         queued.decrementAndGet();
+        sealedTaken++;
         if (e.event == null) {
           persist(pending);
           pending.clear();
@@ -529,11 +579,13 @@ public final class AuditPipeline implements AutoCloseable {
       if (spilling && nextProbeNanos - wakeAt < 0) {
         wakeAt = nextProbeNanos;
       }
-      sleepUntil(wakeAt);
+      sleepUntil(wakeAt, pending.size());
     }
   }
 
-  private void sleepUntil(long wakeAtNanos) {
+  private void sleepUntil(long wakeAtNanos, int pendingCount) {
+    drainIdle = pendingCount == 0;
+    fullBatchAt = sealedTaken + batchSize - pendingCount;
     sleeping = true;
     if (sealedQueue.isEmpty() && (state.get() == RUNNING || !journalDone)) {
       long wait = wakeAtNanos - System.nanoTime();
