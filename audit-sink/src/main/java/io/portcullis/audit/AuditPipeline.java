@@ -485,7 +485,12 @@ public final class AuditPipeline implements AutoCloseable {
       List<Entry> entries = perLoop.get(i);
       Runnable signals = entries.size() == 1 ? () -> signal(entries.get(0), failure) : () -> {
         for (Entry en : entries) {
-          signal(en, failure);
+          try {
+            signal(en, failure);
+          } catch (RuntimeException ex) {
+            // each response goes on inside its signal: one that throws must not hold back the others in this task
+            log.warn("audit chain: a journaled signal failed", ex);
+          }
         }
       };
       try {
