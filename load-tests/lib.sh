@@ -9,6 +9,8 @@ cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
   wait 2>/dev/null || true
+  # the run's jars and PostgreSQL data are hundreds of MB each; KEEP_WORK=1 keeps them for a post-mortem
+  [ "${KEEP_WORK:-0}" = 1 ] || { [ -n "${WORK:-}" ] && case "$WORK" in /tmp/portcullis-*) rm -rf "$WORK";; esac; }
 }
 
 require() {
@@ -116,7 +118,7 @@ start_portcullis() {
   PIDS+=($!)
 }
 
-wait_for() { for _ in $(seq 1 180); do curl -s -o /dev/null "$1" && return 0; sleep 1; done; echo "timeout: $1"; tail -30 "$2"; exit 1; }
+wait_for() { for _ in $(seq 1 "${START_TIMEOUT:-300}"); do curl -s -o /dev/null "$1" && return 0; sleep 1; done; echo "timeout: $1"; tail -30 "$2"; exit 1; }
 
 # load_token PORT: a client-credentials token of load-app, after checking the instance answers governed rows.
 load_token() {
