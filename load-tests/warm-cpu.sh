@@ -7,6 +7,9 @@
 #   e.g. JAR=/tmp/a.jar PORT=19084 UP=19081 load-tests/warm-cpu.sh 540 90 &
 #        JAR=/tmp/b.jar PORT=19094 UP=19091 load-tests/warm-cpu.sh 540 90 \
 #          --spring.profiles.active=bench --portcullis.audit.sink=none &
+#      SCG_JAR=load-tests.jar UP=19101 PORT=19104 load-tests/warm-cpu.sh 540 90 &   # the bare SCG route, same request
+# With SCG_JAR set, the bare Spring Cloud Gateway passthrough (BareGatewayApplication, as run.sh starts it) is measured
+# instead of Portcullis, so one run gives the ratio bare/Portcullis of CPU per request, the figure issue 9 judges.
 # The servers are not pinned (SERVER_CPU=0,1): several instances and other work share both cores alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,17 +19,25 @@ source load-tests/lib.sh
 SERVER_CPU=${SERVER_CPU_OVERRIDE:-0,1}; LOAD_CPU=${LOAD_CPU_OVERRIDE:-0,1}
 trap cleanup EXIT
 require wrk nginx curl java
-[ -n "${JAR:-}" ] || { build_gateway; JAR=$GW_JAR; }
-GW_JAR=$JAR
-BROKER_JAR=$(ls token-broker/target/token-broker-*.jar | grep -v original | head -1)
 UP=${UP:-19081}; PORT=${PORT:-19084}
 start_upstream "$UP"
-write_load_config "$UP"
-start_portcullis p "$PORT" --portcullis.database.acquire-timeout=60s "$@"
-GW=${PIDS[-1]}
-# a start on a saturated machine can take minutes
-for _ in $(seq 1 600); do curl -s -o /dev/null "http://127.0.0.1:$PORT/.well-known/jwks.json" && break; sleep 1; done
-TOKEN=$(load_token "$PORT")
+if [ -n "${SCG_JAR:-}" ]; then
+  java -Xms512m -Xmx512m -jar "$SCG_JAR" --server.port="$PORT" --upstream="http://127.0.0.1:$UP" "$@" \
+    > "$WORK/scg.log" 2>&1 & PIDS+=($!)
+  GW=${PIDS[-1]}
+  for _ in $(seq 1 600); do curl -s -o /dev/null "http://127.0.0.1:$PORT/crm/contacts" && break; sleep 1; done
+  TOKEN=unused   # the bare route relays the header like any other
+else
+  [ -n "${JAR:-}" ] || { build_gateway; JAR=$GW_JAR; }
+  GW_JAR=$JAR
+  BROKER_JAR=$(ls token-broker/target/token-broker-*.jar | grep -v original | head -1)
+  write_load_config "$UP"
+  start_portcullis p "$PORT" --portcullis.database.acquire-timeout=60s "$@"
+  GW=${PIDS[-1]}
+  # a start on a saturated machine can take minutes
+  for _ in $(seq 1 600); do curl -s -o /dev/null "http://127.0.0.1:$PORT/.well-known/jwks.json" && break; sleep 1; done
+  TOKEN=$(load_token "$PORT")
+fi
 echo "warm-up ${WARM}s: $(measure "http://127.0.0.1:$PORT/crm/contacts" "$WARM" 16 "$TOKEN")"
 [ -n "${JFR:-}" ] && jcmd "$GW" JFR.start name=m settings=profile filename="$JFR" >/dev/null
 PG=$(pgrep -f -- "-D $WORK/pgdata-p" | head -1 || true)
