@@ -270,14 +270,24 @@ public final class AccessTokenVerifier {
 
   /** SHA-256 of the token as four longs: cheap equals/hashCode, 32 bytes held per cached token. */
   record Digest(long a, long b, long c, long d) {
-    static Digest of(String token) {
+
+    /**
+     * One digest per thread (the event loops, in the gateway): {@code getInstance} looks the algorithm up among the
+     * security providers and allocates a new engine on every call, on every request's cache hit. {@code digest}
+     * resets the engine, so nothing of one token stays for the next.
+     */
+    private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
       try {
-        byte[] h = MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8));
-        ByteBuffer bb = ByteBuffer.wrap(h);
-        return new Digest(bb.getLong(), bb.getLong(), bb.getLong(), bb.getLong());
+        return MessageDigest.getInstance("SHA-256");
       } catch (NoSuchAlgorithmException e) {
         throw new IllegalStateException(e);
       }
+    });
+
+    static Digest of(String token) {
+      byte[] h = SHA256.get().digest(token.getBytes(StandardCharsets.UTF_8));
+      ByteBuffer bb = ByteBuffer.wrap(h);
+      return new Digest(bb.getLong(), bb.getLong(), bb.getLong(), bb.getLong());
     }
   }
 }
