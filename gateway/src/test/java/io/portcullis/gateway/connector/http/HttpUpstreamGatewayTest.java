@@ -232,6 +232,23 @@ class HttpUpstreamGatewayTest {
   }
 
   @Test
+  void theUpstreamLearnsNothingAboutTheCallerFromForwardingHeaders() throws Exception {
+    UPSTREAM.stubFor(get(urlPathEqualTo("/api/forwarded")).willReturn(okJson(CRM_BODY)));
+
+    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/crm/forwarded"))
+        .header(HttpHeaders.AUTHORIZATION, "Bearer " + token)
+        .header("X-Forwarded-For", "10.9.9.9").header("Forwarded", "for=10.9.9.9;host=intranet.example")
+        .header("X-Forwarded-Host", "intranet.example").header("X-Forwarded-Prefix", "/admin")
+        .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+
+    assertThat(r.statusCode()).isEqualTo(200);
+    // neither the gateway's view of the caller (it adds none) nor the caller's own unverified claims
+    UPSTREAM.verify(getRequestedFor(urlPathEqualTo("/api/forwarded"))
+        .withoutHeader("X-Forwarded-For").withoutHeader("Forwarded").withoutHeader("X-Forwarded-Host")
+        .withoutHeader("X-Forwarded-Proto").withoutHeader("X-Forwarded-Port").withoutHeader("X-Forwarded-Prefix"));
+  }
+
+  @Test
   void theRowFilterGoesUpstreamAsTheDeclaredParameterAndTheAnswerIsStillFiltered() throws Exception {
     // a misbehaving upstream that ignores ?region= and answers every region
     UPSTREAM.stubFor(get(urlPathEqualTo("/pushed/contacts")).willReturn(okJson(CRM_BODY)));
