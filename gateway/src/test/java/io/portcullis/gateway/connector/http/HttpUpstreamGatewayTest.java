@@ -216,7 +216,7 @@ class HttpUpstreamGatewayTest {
 
     HttpResponse<String> r = send("/crm/contacts?page=1", token);
 
-    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     assertThat(r.body()).isEqualTo("{\"meta\":{\"page\":1,\"total\":4},\"data\":["
         + "{\"id\":1,\"name\":\"Ann\",\"email\":\"****@corp.example\",\"phone\":\"****0001\",\"region\":\"eu\"},"
         + "{\"id\":4,\"name\":\"Dan\",\"email\":\"****@eu.example\",\"phone\":\"****7 89\",\"region\":\"eu\"}"
