@@ -14,7 +14,8 @@ final class ConcurrencyLimiter {
   private final Cache<String, AtomicInteger> inFlight;
 
   ConcurrencyLimiter(int maxApps) {
-    this.inFlight = Caffeine.newBuilder().maximumSize(maxApps).build();
+    // maintenance on the calling thread: the common ForkJoinPool would be woken every few requests (a context switch)
+    this.inFlight = Caffeine.newBuilder().executor(Runnable::run).maximumSize(maxApps).build();
   }
 
   /** Takes a permit, or returns false when {@code max} requests of the app are already in flight. */

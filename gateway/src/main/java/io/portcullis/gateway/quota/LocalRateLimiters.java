@@ -15,7 +15,9 @@ final class LocalRateLimiters implements RateLimiters {
   private final Cache<Key, Bucket> buckets;
 
   LocalRateLimiters(int maxBuckets) {
+    // maintenance on the calling thread: the common ForkJoinPool would be woken every few requests (a context switch)
     this.buckets = Caffeine.newBuilder()
+        .executor(Runnable::run)
         .maximumSize(maxBuckets)
         .expireAfterAccess(Duration.ofMinutes(10))
         .build();

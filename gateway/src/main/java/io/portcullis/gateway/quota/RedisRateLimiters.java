@@ -66,7 +66,8 @@ final class RedisRateLimiters implements RateLimiters {
     this.timeout = timeout;
     this.replicas = replicas;
     this.fallback = new LocalRateLimiters(maxBuckets);
-    this.lanes = Caffeine.newBuilder().maximumSize(maxBuckets).expireAfterAccess(Duration.ofMinutes(10)).build();
+    // maintenance on the calling thread: the common ForkJoinPool would be woken every few requests (a context switch)
+    this.lanes = Caffeine.newBuilder().executor(Runnable::run).maximumSize(maxBuckets).expireAfterAccess(Duration.ofMinutes(10)).build();
     // Reconnect at the probe's pace, not Lettuce's default back-off (up to 30 s): recovery should take seconds.
     this.resources = DefaultClientResources.builder()
         .ioThreadPoolSize(2)
