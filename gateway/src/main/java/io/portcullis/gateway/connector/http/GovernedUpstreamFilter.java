@@ -140,12 +140,10 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
       h.set(HttpHeaders.ACCEPT_ENCODING, "identity"); // the filter parses the body: no gzip
     }).build();
     ServerHttpResponse response = exchange.getResponse();
-    HttpHeaders own = new HttpHeaders();
-    own.addAll(response.getHeaders()); // request id, rate limits: what the stages set before the upstream answered
     BodyPlan plan = new BodyPlan(source.rowsPointer(), decision, declared(dataset), decision.columns().maskedList(), timeout, ctx);
 
     Mono<Void> call = Mono.defer(() -> {
-      FilteringResponse answer = new FilteringResponse(exchange, own, plan,
+      FilteringResponse answer = new FilteringResponse(exchange, plan,
           idempotentRead && HttpMethod.GET.equals(method));
       Mono<Void> attempt = chain.filter(exchange.mutate().request(upstreamRequest).response(answer).build());
       // A reset before the upstream's status line: the upstream was closing that idle connection as our request
@@ -167,6 +165,7 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
             // debug only: expected now and then; load-tests/keepalive-race.sh counts these to compare pool settings
             log.debug("route {}: pooled connection closed by the upstream ({}); retrying on a fresh one",
                 routeId, signal.failure().getMessage());
+            restoreHeaders(exchange);
             ServerWebExchangeUtils.reset(exchange);
           })
           .onRetryExhaustedThrow((spec, signal) -> signal.failure()));
@@ -180,11 +179,14 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
     if (idempotentRead && properties.retries() > 0) {
       call = call.retryWhen(Retry.backoff(properties.retries(), properties.retryBackoff())
           .filter(e -> !response.isCommitted() && retriable(e))
-          .doBeforeRetry(signal -> ServerWebExchangeUtils.reset(exchange))
+          .doBeforeRetry(signal -> {
+            restoreHeaders(exchange); // the failed attempt's Content-Type must not be read as the next one's
+            ServerWebExchangeUtils.reset(exchange);
+          })
           .onRetryExhaustedThrow((spec, signal) -> signal.failure()));
     }
     return call.onErrorMap(e -> !(e instanceof ProblemException), e -> toProblem(e, routeId))
-        .doOnError(e -> restoreHeaders(exchange, own));
+        .doOnError(e -> restoreHeaders(exchange));
   }
 
   /**
@@ -461,34 +463,37 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
     return e; // not an upstream failure: a bug, left to the lifecycle stage (logged, internal_error)
   }
 
-  /** Drops what the upstream put in the response headers and puts back ours (before anything is sent). */
-  private static void restoreHeaders(ServerWebExchange exchange, HttpHeaders own) {
+  /**
+   * Drops what the upstream put in the response headers (before anything is sent). That is its Content-Type and
+   * Content-Length at most ({@link UpstreamResponseHeaders}), which no stage sets before the upstream answers, so ours
+   * (request id, rate limits) are untouched and need no copy to be put back. Also before each retry: the next
+   * attempt's headers are added, not set.
+   */
+  private static void restoreHeaders(ServerWebExchange exchange) {
     ServerHttpResponse response = exchange.getResponse();
     if (response.isCommitted()) {
       return;
     }
     HttpHeaders headers = response.getHeaders();
+    UpstreamResponseHeaders.KEPT.forEach(headers::remove);
     Set<String> added = exchange.getAttribute(ServerWebExchangeUtils.CLIENT_RESPONSE_HEADER_NAMES);
     if (added != null) {
       added.forEach(headers::remove);
     }
-    own.forEach(headers::put);
   }
 
   /** Replaces what Spring Cloud Gateway would copy from the upstream with the governed body. */
   private final class FilteringResponse extends ServerHttpResponseDecorator {
 
     private final ServerWebExchange exchange;
-    private final HttpHeaders own;
     private final BodyPlan plan;
     private final boolean filterBody;
     /** The upstream's status line and headers arrived (Spring Cloud Gateway writes the body through here). */
     volatile boolean started;
 
-    FilteringResponse(ServerWebExchange exchange, HttpHeaders own, BodyPlan plan, boolean filterBody) {
+    FilteringResponse(ServerWebExchange exchange, BodyPlan plan, boolean filterBody) {
       super(exchange.getResponse());
       this.exchange = exchange;
-      this.own = own;
       this.plan = plan;
       this.filterBody = filterBody;
     }
@@ -502,7 +507,7 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
       }
       boolean json = isJson(getHeaders());
       boolean declaredEmpty = "0".equals(getHeaders().getFirst(HttpHeaders.CONTENT_LENGTH));
-      restoreHeaders(exchange, own);
+      restoreHeaders(exchange);
       if (!filterBody) {
         // HEAD has no body; a write's response body is not relayed (it is not shaped as governed rows)
         return Flux.from(body).doOnNext(DataBufferUtils::release)

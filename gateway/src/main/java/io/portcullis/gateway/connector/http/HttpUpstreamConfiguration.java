@@ -31,6 +31,11 @@ class HttpUpstreamConfiguration {
     return new GovernedUpstreamFilter(upstreamJson(properties), breakers(properties), properties);
   }
 
+  @Bean
+  UpstreamResponseHeaders upstreamResponseHeaders() {
+    return new UpstreamResponseHeaders();
+  }
+
   /** Breakers are looked up by route id (created on first use), never per request. */
   static CircuitBreakerRegistry breakers(HttpUpstreamProperties properties) {
     return CircuitBreakerRegistry.of(CircuitBreakerConfig.custom()
