@@ -17,7 +17,6 @@ import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -122,8 +121,6 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
       return Mono.error(new ProblemException(ProblemCode.INVALID_QUERY,
           "encoded separators, dot segments and path parameters are not allowed on upstream routes"));
     }
-    Object timeoutMillis = route.getMetadata().get(UpstreamRouteRepository.TIMEOUT_MILLIS);
-    Duration timeout = Duration.ofMillis(timeoutMillis instanceof Number n ? n.longValue() : 10_000);
     HttpMethod method = request.getMethod();
     boolean idempotentRead = HttpMethod.GET.equals(method) || HttpMethod.HEAD.equals(method);
 
@@ -140,7 +137,7 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
       h.set(HttpHeaders.ACCEPT_ENCODING, "identity"); // the filter parses the body: no gzip
     }).build();
     ServerHttpResponse response = exchange.getResponse();
-    BodyPlan plan = new BodyPlan(source.rowsPointer(), decision, declared(dataset), decision.columns().maskedList(), timeout, ctx);
+    BodyPlan plan = new BodyPlan(source.rowsPointer(), decision, declared(dataset), decision.columns().maskedList(), ctx);
 
     Mono<Void> call = Mono.defer(() -> {
       FilteringResponse answer = new FilteringResponse(exchange, plan,
@@ -244,7 +241,7 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
 
   /** What the body filter needs, resolved once per request. */
   private record BodyPlan(String rowsPointer, Decision decision, Set<String> declared, @Nullable String maskedHeader,
-      Duration idleTimeout, RequestContext ctx) {
+      RequestContext ctx) {
   }
 
   /** A dataset's declared column names, kept per dataset model (a reload brings new models, hence new sets). */
@@ -441,11 +438,9 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
     }
     if (e instanceof UpstreamFailure f) {
       log.warn("route {}: {}", routeId, f.getMessage());
-      ProblemCode code = f.kind() == UpstreamFailure.Kind.IDLE ? ProblemCode.UPSTREAM_TIMEOUT
-          : ProblemCode.UPSTREAM_UNAVAILABLE;
       String detail = f.kind() == UpstreamFailure.Kind.STATUS ? "the upstream answered with an error"
           : f.getMessage();
-      return new ProblemException(code, detail, null, List.of(), retryHeaders);
+      return new ProblemException(ProblemCode.UPSTREAM_UNAVAILABLE, detail, null, List.of(), retryHeaders);
     }
     if (isTimeout(e)) {
       return new ProblemException(ProblemCode.UPSTREAM_TIMEOUT, "the upstream did not answer within the route's timeout",
@@ -528,8 +523,11 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
           properties.maxPrefixSize().toBytes(), size -> plan.ctx().addRow(size));
       byte[][] scratch = {new byte[8192]};
       long[] received = {0};
+      // No idle timeout here: the route's timeout is Reactor Netty's response timeout (UpstreamRouteRepository's
+      // RESPONSE_TIMEOUT_ATTR), a ReadTimeoutHandler on the upstream connection from the request sent until the
+      // response's last byte, so a body that stalls longer fails as a timeout already. Flux.timeout on top scheduled
+      // and cancelled a task on Reactor's parallel scheduler for every body chunk, waking its thread.
       Flux<DataBuffer> filtered = Flux.<DataBuffer>from(body)
-          .timeout(plan.idleTimeout(), Flux.error(UpstreamFailure::idle))
           .handle((DataBuffer in, SynchronousSink<DataBuffer> sink) -> {
             byte[] produced;
             try {

@@ -15,9 +15,7 @@ final class UpstreamFailure extends RuntimeException {
     /** The upstream answered a non-2xx status. */
     STATUS,
     /** The body is not JSON, not the configured shape, or over a size bound. */
-    BODY,
-    /** The upstream went silent mid-body for longer than the route timeout. */
-    IDLE
+    BODY
   }
 
   private final Kind kind;
@@ -36,10 +34,6 @@ final class UpstreamFailure extends RuntimeException {
 
   static UpstreamFailure body(String message) {
     return new UpstreamFailure(Kind.BODY, 0, message);
-  }
-
-  static UpstreamFailure idle() {
-    return new UpstreamFailure(Kind.IDLE, 0, "the upstream stopped sending its body");
   }
 
   Kind kind() {
