@@ -459,8 +459,8 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
   }
 
   /**
-   * Drops what the upstream put in the response headers (before anything is sent). That is its Content-Type and
-   * Content-Length at most ({@link UpstreamResponseHeaders}), which no stage sets before the upstream answers, so ours
+   * Drops what the upstream put in the response headers (before anything is sent). That is its Content-Type at most
+   * ({@link UpstreamResponseHeaders}), which no stage sets before the upstream answers, so ours
    * (request id, rate limits) are untouched and need no copy to be put back. Also before each retry: the next
    * attempt's headers are added, not set.
    */
@@ -501,7 +501,7 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
         return Mono.error(UpstreamFailure.status(status));
       }
       boolean json = isJson(getHeaders());
-      boolean declaredEmpty = "0".equals(getHeaders().getFirst(HttpHeaders.CONTENT_LENGTH));
+      boolean declaredEmpty = "0".equals(exchange.getAttribute(UpstreamResponseHeaders.UPSTREAM_CONTENT_LENGTH));
       restoreHeaders(exchange);
       if (!filterBody) {
         // HEAD has no body; a write's response body is not relayed (it is not shaped as governed rows)

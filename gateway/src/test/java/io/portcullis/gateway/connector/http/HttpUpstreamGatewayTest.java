@@ -18,7 +18,10 @@ import io.portcullis.policy.config.PolicyConfigWriter;
 import io.portcullis.policy.model.PolicyConfig;
 import io.portcullis.testsupport.PostgresExtension;
 import java.io.IOException;
+import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -229,6 +232,48 @@ class HttpUpstreamGatewayTest {
         .withQueryParam("page", com.github.tomakehurst.wiremock.client.WireMock.equalTo("1"))
         .withoutHeader(HttpHeaders.AUTHORIZATION));
     assertAudited(requestId(r), "allowed", 200, null, 2);
+  }
+
+  @Test
+  void aGovernedAnswerIsDelimitedSoTheClientKeepsItsConnection() throws Exception {
+    // the upstream declares a Content-Length (of its unfiltered body); ours is shorter and streamed, so it must go out
+    // chunked: a close-delimited answer would cost every client a new connection per request
+    UPSTREAM.stubFor(get(urlPathEqualTo("/api/contacts")).willReturn(okJson(CRM_BODY)
+        .withHeader(HttpHeaders.CONTENT_LENGTH, String.valueOf(CRM_BODY.getBytes(StandardCharsets.UTF_8).length))));
+    try (Socket socket = new Socket("localhost", port)) {
+      socket.setSoTimeout(15_000);
+      OutputStream out = socket.getOutputStream();
+      InputStream in = socket.getInputStream();
+      for (int i = 0; i < 2; i++) {
+        out.write(("GET /crm/contacts HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + token + "\r\n\r\n")
+            .getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        String head = readLine(in, "\r\n\r\n");
+        assertThat(head).as("answer %d", i).startsWith("HTTP/1.1 200")
+            .containsIgnoringCase("transfer-encoding: chunked").doesNotContainIgnoringCase("connection: close");
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        for (int size; (size = Integer.parseInt(readLine(in, "\r\n").trim(), 16)) > 0; ) {
+          body.write(in.readNBytes(size));
+          readLine(in, "\r\n");
+        }
+        readLine(in, "\r\n");
+        assertThat(body.toString(StandardCharsets.UTF_8)).as("answer %d", i)
+            .contains("\"email\":\"****@corp.example\"").doesNotContain("bob@us.example");
+      }
+    }
+  }
+
+  /** The bytes up to {@code end} (excluded), one byte at a time: the test must not read past a chunk. */
+  private static String readLine(InputStream in, String end) throws IOException {
+    StringBuilder b = new StringBuilder();
+    while (!b.toString().endsWith(end)) {
+      int c = in.read();
+      if (c < 0) {
+        throw new IOException("connection closed after: " + b);
+      }
+      b.append((char) c);
+    }
+    return b.substring(0, b.length() - end.length());
   }
 
   @Test
