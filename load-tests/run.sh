@@ -119,6 +119,11 @@ for r in $(seq 1 "$REPEATS"); do
         pg * 1000 / hz / (a[2] * d) }')"
     fi
     echo "$line" | tee -a "$WORK/$target.runs"
+    # socket errors (not non-2xx) on more than 1 % of requests: a broken keep-alive, a wrong framing — the figures
+    # then measure reconnects, not the target
+    echo "$line" | awk '{ split($6, e, "="); split($8, n, "="); if (e[2] > n[2] / 100)
+      printf "WARNING: %s wrk socket errors on %s of %s requests: the connection handling is broken, figures invalid\n",
+      "'"$target"'", e[2], n[2] }'
   done
 done
 field() { sed -E "s/.*$1=([0-9.]+).*/\1/" "$WORK/$2.runs" | median; }
