@@ -24,48 +24,7 @@ mkdir -p "$WORK/jars"
 for jar in token-broker load-tests; do cp "$(ls $jar/target/$jar-*.jar | grep -v original | head -1)" "$WORK/jars/$jar.jar"; done
 BROKER_JAR=$WORK/jars/token-broker.jar; SCG_JAR=$WORK/jars/load-tests.jar
 unzip -q "$SCG_JAR" -d "$WORK/harness"
-psql "$PG/postgres" -qc "CREATE DATABASE $DB" >/dev/null
-psql "$PG/$DB" -q >/dev/null <<'SQL'
-CREATE SCHEMA bench;
-CREATE TABLE bench.people AS SELECT g::bigint AS id, CASE WHEN g % 2 = 0 THEN 'team-ops' ELSE 'team-sales' END AS team,
-  'Person ' || g AS name, 'p' || g || '@client' || (g % 7) || '.example' AS email,
-  '+44 20 7946 ' || lpad((g % 10000)::text, 4, '0') AS phone, (g % 100)::int AS score
-  FROM generate_series(1, 1000000) g;
-ALTER TABLE bench.people ADD PRIMARY KEY (id);
-ANALYZE bench.people;
-SQL
-HOSTPORT=$(echo "$PG" | sed -E 's|.*@([^/]+).*|\1|'); PGUSER_=$(echo "$PG" | sed -E 's|postgresql://([^@:]+).*|\1|')
-R2DBC="r2dbc:postgresql://$PGUSER_@$HOSTPORT/$DB"
-SECRET="pcs_bench_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-HASH=$(java --class-path "$BROKER_JAR" load-tests/HashSecret.java "$SECRET")
-cat > "$WORK/portcullis.yaml" <<YAML
-apps:
-  - id: bench-app
-    tier: 1
-    client: {secret_hash: "$HASH"}
-    attrs: {team: team-ops}
-    quota: {rate_per_second: 1000, burst: 1000, concurrency: 100}
-datasets:
-  - name: bench.people
-    template: custom
-    max_limit: 1000000
-    source: {type: postgres, schema: bench, table: people, key: id}
-    columns:
-      - {name: id, type: bigint}
-      - {name: team, type: text}
-      - {name: name, type: text}
-      - {name: email, type: text}
-      - {name: phone, type: text}
-      - {name: score, type: integer}
-grants:
-  - id: bench-app-people
-    app: bench-app
-    dataset: bench.people
-    actions: [read]
-    row_filter: "row.team == token.attrs.team"
-    columns:
-      masks: {email: email_domain, phone: last4}
-YAML
+seed_people "$DB"
 LABELS=(); PORTS=(); GPIDS=()
 port=$PORT
 for spec in "$@"; do
