@@ -440,6 +440,20 @@ class HttpUpstreamGatewayTest {
   }
 
   @Test
+  void aSuccessThatDeclaresAnEmptyBodyIsAnsweredOnceNotRetriedAsAStaleConnection() throws Exception {
+    // Content-Length: 0 is the upstream's own answer, not a connection it closed under us: no retry on a fresh one
+    UPSTREAM.stubFor(get(urlPathEqualTo("/junk/empty")).willReturn(aResponse().withStatus(200)
+        .withHeader("Content-Type", "application/json").withHeader(HttpHeaders.CONTENT_LENGTH, "0")));
+
+    HttpResponse<String> r = send("/crm-junk/empty", token);
+
+    assertThat(r.statusCode()).isEqualTo(503);
+    assertThat(r.body()).contains("\"code\":\"upstream_unavailable\"");
+    UPSTREAM.verify(1, getRequestedFor(urlPathEqualTo("/junk/empty")));
+    assertAudited(requestId(r), "error", 503, "upstream_unavailable", 0);
+  }
+
+  @Test
   void malformedJsonAfterRowsWereSentClosesTheConnectionWithoutUpstreamText() throws Exception {
     StringBuilder body = new StringBuilder("{\"data\": [");
     for (int i = 0; i < 20_000; i++) {
