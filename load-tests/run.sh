@@ -60,9 +60,9 @@ HZ=$(getconf CLK_TCK)
 # one gateway: name, port, admin port, extra arguments
 portcullis() {
   local name=$1 port=$2 admin=$3; shift 3
-  taskset -c $SERVER_CPU java -Xms1g -Xmx1g -jar "$GW_JAR" --server.port="$port" --portcullis.admin.port="$admin" \
-    --portcullis.demo.enabled=false --portcullis.database.data-dir="$WORK/$name-pgdata" \
-    --portcullis.policy.config-file="$WORK/portcullis.yaml" --portcullis.audit.spill-dir="$WORK/$name-spill" \
+  taskset -c $SERVER_CPU java -Xms1g -Xmx1g ${PORTCULLIS_JAVA_OPTS:-} -jar "$GW_JAR" --server.port="$port" \
+    --portcullis.admin.port="$admin" --portcullis.demo.enabled=false --portcullis.database.data-dir="$WORK/$name-pgdata" \
+    --portcullis.policy.config-file="$WORK/portcullis.yaml" --portcullis.audit.spill-dir="${SPILL_ROOT:-$WORK}/$name-spill" \
     --portcullis.broker.key-encryption-key="$KEK" "$@" \
     --portcullis.database.acquire-timeout=20s `# a start on a busy shared core misses the default 2 s` \
     > "$WORK/$name.log" 2>&1 & PIDS+=($!); GWPID[$name]=$!

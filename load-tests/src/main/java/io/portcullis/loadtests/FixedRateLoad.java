@@ -2,7 +2,10 @@ package io.portcullis.loadtests;
 
 import io.netty.channel.ChannelOption;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -30,7 +33,9 @@ import reactor.netty.resources.LoopResources;
  * run. Prints one line per target: {@code FIXED name=… rate=… requests=… p50_ms=… p99_ms=… p999_ms=… max_ms=…
  * errors=… non2xx=… late_sends=…}. Percentiles are exact (every latency kept and sorted), nearest rank.
  * {@code late_sends} counts requests the sender issued more than a millisecond after their due time: when it is a large
- * share, this client (not the target) was the bottleneck and the figures are not worth much.
+ * share, this client (not the target) was the bottleneck and the figures are not worth much. With
+ * {@code FIXED_STALL_MS=N} in the environment it also prints {@code STALL name=… at=… requests=… max_ms=…} for each run
+ * of consecutive requests slower than N ms.
  */
 public final class FixedRateLoad {
 
@@ -66,7 +71,33 @@ public final class FixedRateLoad {
   }
 
   /** The outcome of one fixed-rate run. Latencies in nanoseconds, from each request's due time. */
-  record Result(long[] latencies, int errors, int non2xx, int lateSends, int missing) {
+  record Result(long[] latencies, int errors, int non2xx, int lateSends, int missing, long[] bySlot,
+      long periodNanos) {
+
+    /**
+     * The runs of consecutive requests slower than {@code thresholdNanos} (a request that never ended counts as slow):
+     * each a stall of the target, placed at the due time of its first request (nanoseconds from the run's start), to
+     * line up with the server's own GC and I/O records.
+     */
+    List<Stall> stalls(long thresholdNanos) {
+      List<Stall> out = new ArrayList<>();
+      int first = -1;
+      long max = 0;
+      for (int i = 0; i <= bySlot.length; i++) {
+        boolean slow = i < bySlot.length && (bySlot[i] < 0 || bySlot[i] > thresholdNanos);
+        if (slow) {
+          if (first < 0) {
+            first = i;
+            max = 0;
+          }
+          max = Math.max(max, bySlot[i] < 0 ? Long.MAX_VALUE : bySlot[i]);
+        } else if (first >= 0) {
+          out.add(new Stall(first * periodNanos, i - first, max));
+          first = -1;
+        }
+      }
+      return out;
+    }
 
     /** Nearest-rank percentile ({@code p} in 0–100) of the latencies, in nanoseconds; 0 when there are none. */
     long percentile(double p) {
@@ -133,7 +164,16 @@ public final class FixedRateLoad {
       }
     }
     int missing = count - n;
-    return new Result(Arrays.copyOf(kept, n), errors.get() + missing, non2xx.get(), late, missing);
+    long[] bySlot = new long[count];
+    for (int i = 0; i < count; i++) {
+      bySlot[i] = latencies.get(i);
+    }
+    return new Result(Arrays.copyOf(kept, n), errors.get() + missing, non2xx.get(), late, missing, bySlot,
+        periodNanos);
+  }
+
+  /** Consecutive slow requests: the first one's due time (ns from the run's start), how many, the slowest. */
+  record Stall(long startNanos, int requests, long maxNanos) {
   }
 
   public static void main(String[] args) throws Exception {
@@ -146,6 +186,9 @@ public final class FixedRateLoad {
     int warmup = Integer.parseInt(args[2]);
     int connections = Integer.parseInt(args[3]);
     long period = Math.round(1e9 / rate);
+    // FIXED_STALL_MS=N: also list each run of consecutive requests slower than N ms with its wall-clock time, to set
+    // against the target's GC log or flight recording
+    long stallMillis = Long.parseLong(System.getenv().getOrDefault("FIXED_STALL_MS", "0"));
     // one event loop: the client runs pinned to one core; a second loop would only contend with it
     LoopResources loop = LoopResources.create("fixed-rate", 1, true);
     ConnectionProvider pool = ConnectionProvider.builder("fixed-rate").maxConnections(connections)
@@ -176,8 +219,16 @@ public final class FixedRateLoad {
         if (warmup > 0) {
           run(SYSTEM, sender, (int) (rate * warmup), period, Duration.ofSeconds(15));
         }
+        long wallStart = System.currentTimeMillis();
         Result r = run(SYSTEM, sender, (int) (rate * seconds), period, Duration.ofSeconds(15));
         long[] s = r.sorted();
+        if (stallMillis > 0) {
+          for (Stall st : r.stalls(stallMillis * 1_000_000L)) {
+            System.out.println(String.format(Locale.ROOT, "STALL name=%s at=%s requests=%d max_ms=%.1f", name,
+                Instant.ofEpochMilli(wallStart + st.startNanos() / 1_000_000), st.requests(),
+                st.maxNanos() == Long.MAX_VALUE ? -1.0 : ms(st.maxNanos())));
+          }
+        }
         System.out.println(String.format(Locale.ROOT,
             "FIXED name=%s rate=%.0f requests=%d p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f errors=%d "
                 + "non2xx=%d late_sends=%d",

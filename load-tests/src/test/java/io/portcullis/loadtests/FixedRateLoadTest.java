@@ -59,6 +59,27 @@ class FixedRateLoadTest {
     assertThat(r.non2xx()).isZero();
   }
 
+  /** The same stall, found as one episode at its due time: what lines it up with the server's GC or I/O record. */
+  @Test
+  void aStallIsReportedOnceAtTheDueTimeOfItsFirstVictim() throws Exception {
+    FakeClock clock = new FakeClock();
+    int[] served = {0};
+    FixedRateLoad.Sender oneConnection = done -> {
+      int i = served[0]++;
+      clock.now += i == 500 ? 1000 * MS : i == 800 ? 30 * MS : MS;
+      done.accept(200);
+    };
+
+    FixedRateLoad.Result r = FixedRateLoad.run(clock, oneConnection, 1000, 10 * MS, Duration.ZERO);
+
+    // requests 500…: 1000 ms, 991 ms, … 19 ms (110 of them, the next is 10 ms: not slower than 10); 800: 30 ms,
+    // then 21 ms and 12 ms behind it
+    assertThat(r.stalls(10 * MS)).containsExactly(
+        new FixedRateLoad.Stall(500 * 10 * MS, 110, 1000 * MS),
+        new FixedRateLoad.Stall(800 * 10 * MS, 3, 30 * MS));
+    assertThat(r.stalls(2000 * MS)).isEmpty();
+  }
+
   @Test
   void aServerKeepingUpIsMeasuredAtItsServiceTime() throws Exception {
     FakeClock clock = new FakeClock();
