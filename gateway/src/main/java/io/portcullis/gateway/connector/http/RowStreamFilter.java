@@ -10,11 +10,13 @@ import java.math.BigInteger;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.function.LongConsumer;
 import org.jspecify.annotations.Nullable;
 import tools.jackson.core.JacksonException;
@@ -30,6 +32,11 @@ import tools.jackson.databind.json.JsonMapper;
  * Filters and masks one upstream JSON body as it streams (DESIGN.md §1 stage 4, http upstream): the rows array at the
  * configured JSON pointer is rewritten row by row — each row object buffered alone, tested with the row filter, hidden
  * and undeclared fields dropped, masks applied, re-serialized — and every token outside it is copied through.
+ *
+ * <p>A row's declared fields are held in one array slot per declared column, reused from row to row, not in a map per
+ * row: most rows of a governed page fail the row filter, and a map with its entries per row was most of what a
+ * request allocated here (load-tests/warm-cpu.sh, JFR allocation samples). Nested values are still built as maps
+ * and lists.
  *
  * <p>Memory is one input chunk, one row and the output of one chunk, whatever the body size. What precedes the rows
  * array is held back (bounded) until the array is found, so a body without it — an upstream that changed its shape and
@@ -56,7 +63,6 @@ final class RowStreamFilter implements AutoCloseable {
   private final String pointer;
   private final ColumnPlan plan;
   private final BoundRowFilter filter;
-  private final Set<String> declared;
   private final long maxRowBytes;
   private final long maxHeldBytes;
   private final LongConsumer onRow;
@@ -70,9 +76,14 @@ final class RowStreamFilter implements AutoCloseable {
   private static final Object ARRAY = new Object();
   private final ArrayDeque<Object> outsideKeys = new ArrayDeque<>();
 
-  // the row being buffered
+  // the row being buffered: the row's own fields by declared column slot, the nested values open inside it
+  private final Map<String, Integer> slotOf;
+  private final @Nullable Object[] values;
+  private final boolean[] present;
+  private final int[] planSlots;
+  private final Function<String, @Nullable Object> lookup = this::rowValue;
   private final ArrayDeque<Object> open = new ArrayDeque<>();
-  private @Nullable Map<String, @Nullable Object> row;
+  private int slot = -1;
   private long rowStart;
   private int skipDepth = -1;
 
@@ -87,7 +98,18 @@ final class RowStreamFilter implements AutoCloseable {
     this.pointer = normalize(rowsPointer);
     this.plan = plan;
     this.filter = filter;
-    this.declared = declared;
+    Map<String, Integer> slots = new HashMap<>(declared.size() * 2);
+    for (String name : declared) {
+      slots.put(name, slots.size());
+    }
+    this.slotOf = slots;
+    this.values = new Object[slots.size()];
+    this.present = new boolean[slots.size()];
+    List<PlannedColumn> columns = plan.columns();
+    this.planSlots = new int[columns.size()];
+    for (int i = 0; i < planSlots.length; i++) {
+      planSlots[i] = slots.getOrDefault(columns.get(i).name(), -1); // undeclared: never read, never written
+    }
     this.maxRowBytes = maxRowBytes;
     this.maxHeldBytes = maxHeldBytes;
     this.onRow = onRow;
@@ -150,6 +172,8 @@ final class RowStreamFilter implements AutoCloseable {
   @Override
   public void close() {
     parser.close();
+    // hands the generator's output buffer back to the factory's recycler pool; left open, every request allocated one
+    out.close();
   }
 
   private UpstreamFailure malformed() {
@@ -251,8 +275,9 @@ final class RowStreamFilter implements AutoCloseable {
       state = State.OUTSIDE;
       markRootDone(t);
     } else if (t == JsonToken.START_OBJECT) {
-      row = new LinkedHashMap<>();
-      open.push(row);
+      Arrays.fill(present, false);
+      Arrays.fill(values, null);
+      slot = -1;
       rowStart = parser.currentTokenLocation().getByteOffset();
       state = State.ROW;
     } else {
@@ -268,20 +293,26 @@ final class RowStreamFilter implements AutoCloseable {
     switch (t) {
       case PROPERTY_NAME -> {
         String name = parser.currentName();
-        if (open.size() == 1 && !declared.contains(name)) {
-          skipDepth = 0; // an undeclared field: its value is not kept at all
+        if (open.isEmpty()) {
+          Integer s = slotOf.get(name);
+          if (s == null) {
+            skipDepth = 0; // an undeclared field: its value is not kept at all
+          } else if (present[s]) {
+            throw duplicate(); // the earlier value is complete by now, so it is in its slot
+          } else {
+            slot = s;
+          }
         } else if (open.peek() instanceof Map<?, ?> map && map.containsKey(name)) {
-          throw duplicate(); // the earlier value is complete by now, so it is in the map
+          throw duplicate();
         }
       }
       case START_OBJECT -> open.push(new LinkedHashMap<String, Object>());
       case START_ARRAY -> open.push(new ArrayList<>());
       case END_OBJECT, END_ARRAY -> {
-        Object done = open.pop();
         if (open.isEmpty()) {
-          endRow();
+          endRow(); // the row's own END_OBJECT
         } else {
-          add(done);
+          add(open.pop());
         }
       }
       case VALUE_STRING -> add(parser.getString());
@@ -308,34 +339,43 @@ final class RowStreamFilter implements AutoCloseable {
   @SuppressWarnings("unchecked")
   private void add(@Nullable Object value) {
     Object container = open.peek();
-    if (container instanceof Map<?, ?> map) {
+    if (container == null) {
+      values[slot] = value;
+      present[slot] = true;
+    } else if (container instanceof Map<?, ?> map) {
       ((Map<String, @Nullable Object>) map).put(parser.currentName(), value);
     } else {
       ((List<@Nullable Object>) container).add(value);
     }
   }
 
+  /** The row filter's view of the row: null for a field the row does not have, as for a JSON null. */
+  private @Nullable Object rowValue(String name) {
+    Integer s = slotOf.get(name);
+    return s == null ? null : values[s];
+  }
+
   private void endRow() {
-    Map<String, @Nullable Object> r = row;
-    row = null;
     state = State.ROWS;
     if (parser.currentLocation().getByteOffset() - rowStart > maxRowBytes) {
       throw UpstreamFailure.body("an upstream row is larger than " + maxRowBytes + " bytes");
     }
-    if (r == null || !filter.test(r::get)) {
+    if (!filter.test(lookup)) {
       return;
     }
     // the row's size from the generator's buffer and the sink together: no flush per row
     long before = sink.size() + out.streamWriteOutputBuffered();
     out.writeStartObject();
-    for (PlannedColumn column : plan.columns()) {
-      String name = column.name();
-      if (!r.containsKey(name)) {
+    List<PlannedColumn> columns = plan.columns();
+    for (int i = 0; i < planSlots.length; i++) {
+      int s = planSlots[i];
+      if (s < 0 || !present[s]) {
         continue;
       }
-      Object value = r.get(name);
+      Object value = values[s];
+      PlannedColumn column = columns.get(i);
       Mask mask = column.mask();
-      out.writeName(name);
+      out.writeName(column.name());
       write(mask == null ? value : mask.apply(value));
     }
     out.writeEndObject();
@@ -379,10 +419,13 @@ final class RowStreamFilter implements AutoCloseable {
     }
   }
 
-  /** The output buffer: exposes its size so a row's serialized length can be measured. */
+  /**
+   * The output buffer: exposes its size so a row's serialized length can be measured. It grows to the largest output
+   * of one chunk and is reused; a governed page's chunk yields a few kB, so it starts small (one per request).
+   */
   private static final class Output extends ByteArrayOutputStream {
     Output() {
-      super(8192);
+      super(2048);
     }
 
     @Override
