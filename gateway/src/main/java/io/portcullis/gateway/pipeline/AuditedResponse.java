@@ -20,6 +20,7 @@ import reactor.core.publisher.Mono;
 final class AuditedResponse extends ServerHttpResponseDecorator {
 
   private final Supplier<Mono<Void>> beforeLast;
+  private volatile boolean bodyStarted;
 
   /** @param beforeLast records the event; completes when it is journaled (must never error) */
   AuditedResponse(ServerHttpResponse delegate, Supplier<Mono<Void>> beforeLast) {
@@ -27,13 +28,23 @@ final class AuditedResponse extends ServerHttpResponseDecorator {
     this.beforeLast = beforeLast;
   }
 
+  /**
+   * Whether a body write began. One that began but never reached {@code beforeLast}, with nothing failing, was cut
+   * by the client: Reactor Netty completes a send blocked on a full socket normally when the connection closes.
+   */
+  boolean bodyStarted() {
+    return bodyStarted;
+  }
+
   @Override
   public Mono<Void> writeWith(Publisher<? extends DataBuffer> body) {
+    bodyStarted = true;
     return getDelegate().writeWith(holdLast(Flux.from(body), beforeLast, DataBufferUtils::release));
   }
 
   @Override
   public Mono<Void> writeAndFlushWith(Publisher<? extends Publisher<? extends DataBuffer>> body) {
+    bodyStarted = true;
     return getDelegate().writeAndFlushWith(holdLast(Flux.from(body), beforeLast, p -> { }));
   }
 

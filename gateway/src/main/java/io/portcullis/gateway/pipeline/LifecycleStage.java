@@ -89,7 +89,10 @@ final class LifecycleStage implements WebFilter, Ordered {
         .doFinally(signal -> {
           // only when no response completed through the decorator: cancelled, failed mid-body, or no body written
           if (ctx.claimAudit()) {
-            audit.record(audited[0], ctx, status(exchange), failure[0], signal == SignalType.CANCEL || clientGone[0]);
+            // a body that began, never reached its last buffer and did not fail: the client hung up under a blocked send
+            boolean cut = response.bodyStarted() && failure[0] == null;
+            audit.record(audited[0], ctx, status(exchange), failure[0],
+                signal == SignalType.CANCEL || clientGone[0] || cut);
           }
         });
   }

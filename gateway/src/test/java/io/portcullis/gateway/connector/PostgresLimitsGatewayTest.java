@@ -273,6 +273,50 @@ class PostgresLimitsGatewayTest {
   }
 
   @Test
+  void aClientThatStopsReadingAndHangsUpIsAuditedCancelledWithTheRowsProduced() throws Exception {
+    int limit = 100_000; // ~6 MB of NDJSON: more than the socket buffers between us hold, so the gateway's send blocks
+    String requestId;
+    try (java.net.Socket socket = new java.net.Socket()) {
+      socket.setReceiveBufferSize(4096); // before connecting: a fixed small window, no autotuning
+      socket.connect(new java.net.InetSocketAddress("127.0.0.1", port));
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(("GET /data/perf.export?limit=" + limit + " HTTP/1.1\r\nHost: localhost\r\n"
+          + "Accept: application/x-ndjson\r\nAuthorization: Bearer " + api.token(OPS) + "\r\n\r\n")
+          .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      socket.getOutputStream().flush();
+      byte[] head = new byte[2048];
+      int n = socket.getInputStream().read(head);
+      String start = new String(head, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1);
+      assertThat(start).startsWith("HTTP/1.1 200");
+      java.util.regex.Matcher id = java.util.regex.Pattern.compile("(?i)portcullis-request-id: *([0-9a-f]+)")
+          .matcher(start);
+      assertThat(id.find()).as(start).isTrue();
+      requestId = id.group(1);
+      Thread.sleep(1_500); // reads nothing more: the gateway fills the buffers and waits on a blocked send
+      socket.setSoLinger(true, 0); // then goes away mid-answer, as a killed client does
+    }
+
+    String event = null;
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (event == null && System.nanoTime() < deadline) {
+      event = api.text("SELECT outcome || ' ' || status || ' ' || coalesce(error_code, '-') || ' ' || \"rows\""
+          + " FROM portcullis.audit_events WHERE request_id = '" + requestId + "'");
+      if (event == null) {
+        Thread.sleep(50);
+      }
+    }
+    assertThat(event).as("the request's one event").isNotNull();
+    assertThat(api.count("SELECT count(*) FROM portcullis.audit_events WHERE request_id = '" + requestId + "'"))
+        .isEqualTo(1);
+    String[] f = event.split(" ");
+    // premise: the answer did not fit in the buffers (had it, the client was handed all of it, and it was served)
+    assertThat(Long.parseLong(f[3])).as("rows produced before the hang-up: " + event).isPositive().isLessThan(limit);
+    // a hang-up, not an answer delivered (`allowed`) and not a failure of ours or of the database
+    assertThat(f[0] + " " + f[1] + " " + f[2]).isEqualTo("cancelled 200 -");
+    awaitNoBackend("perf\".\"big", Duration.ofSeconds(3));
+  }
+
+  @Test
   void aWriteBlockedByAnotherTransactionAnswers504AtTheDatasetTimeoutAndWritesNothing() throws Exception {
     long id = api.count("SELECT min(id) FROM perf.notes");
     // another transaction holds the row (an UPDATE would have to wait for it), then the whole table against inserts

@@ -586,11 +586,9 @@ class HttpUpstreamGatewayTest {
         }
       }
     }
-    // One event each, with the status the client was sent and no upstream failure blamed. The outcome is
-    // `cancelled` in most runs; some runs record `allowed` with the rows sent so far, because the upstream body was seen
-    // to end cleanly while our side of the connection was still open (seen in 2 of 5 runs; not explained yet).
-    assertThat(outcomes).hasSize(5).allSatisfy(o -> assertThat(o).matches("(cancelled|allowed) 200 - rows=\\d+ .*"));
-    assertThat(outcomes).anySatisfy(o -> assertThat(o).startsWith("cancelled"));
+    // One event each, `cancelled`, with the status the client was sent and no upstream failure blamed — also when the
+    // hang-up came while a send was blocked on the full socket (Reactor Netty completes that send normally).
+    assertThat(outcomes).hasSize(5).allSatisfy(o -> assertThat(o).matches("cancelled 200 - rows=\\d+ .*"));
     // the route's breaker saw no failure: the next read goes through
     assertThat(send("/crm-bulk/after", token).statusCode()).isEqualTo(200);
   }
