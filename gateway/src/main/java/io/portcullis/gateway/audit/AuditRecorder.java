@@ -117,7 +117,7 @@ public final class AuditRecorder {
         .eventType(EventType.REQUEST)
         .requestId(requestId)
         .resourceType("request")
-        .outcome(outcome(status, false))
+        .outcome(outcome(status, false, false))
         .status(status)
         .errorCode(errorCode)
         .clientIp(clientIp)
@@ -157,7 +157,7 @@ public final class AuditRecorder {
             : ctx.action().scopeSuffix())
         .resourceType("dataset")
         .resourceId(ctx.dataset() == null ? exchange.getRequest().getPath().value() : ctx.dataset())
-        .outcome(outcome(status, cancelled))
+        .outcome(outcome(status, problem != null, cancelled))
         .status(status)
         .rows(ctx.rows())
         .bytes(ctx.bytes())
@@ -190,9 +190,13 @@ public final class AuditRecorder {
     return b.build();
   }
 
-  static Outcome outcome(int status, boolean cancelled) {
+  /** @param failed a problem ended the request: with a 2xx status, the answer had started and was cut by it */
+  static Outcome outcome(int status, boolean failed, boolean cancelled) {
     if (cancelled) {
       return Outcome.CANCELLED;
+    }
+    if (failed && status < 400) {
+      return Outcome.ERROR;
     }
     if (status == 401 || status == 403) {
       return Outcome.DENIED;

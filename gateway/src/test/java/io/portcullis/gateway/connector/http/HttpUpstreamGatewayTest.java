@@ -417,11 +417,13 @@ class HttpUpstreamGatewayTest {
     if (r.statusCode() == 200) {
       // rows were on their way when the upstream went silent: the client sees the body end unfinished
       assertThat(cut || !text.endsWith("]}")).as("the body is visibly incomplete").isTrue();
+      // and the audit says the answer failed, not that it was delivered
+      assertThat(auditedAs(requestId(r))).matches("error 200 upstream_(unavailable|timeout)");
     } else {
       assertThat(r.statusCode()).isEqualTo(504);
       assertThat(text).contains("\"code\":\"upstream_unavailable\"");
+      awaitAuditCount(requestId(r), 1);
     }
-    awaitAuditCount(requestId(r), 1);
   }
 
   @Test
@@ -477,7 +479,8 @@ class HttpUpstreamGatewayTest {
     String text = new String(received, StandardCharsets.UTF_8);
     assertThat(text).doesNotContain("SECRET");
     assertThat(cut || !text.endsWith("]}")).as("the body is visibly incomplete").isTrue();
-    awaitAuditCount(requestId(r), 1);
+    // an answer cut by the upstream's garbage is a failure in the audit, not a delivered `allowed` answer
+    assertThat(auditedAs(requestId(r))).isEqualTo("error 200 upstream_unavailable");
   }
 
   @Test
@@ -609,6 +612,20 @@ class HttpUpstreamGatewayTest {
           assertThat(rs.getString(3)).isEqualTo(code);
         }
         assertThat(rs.getLong(4)).isEqualTo(rows);
+      }
+    }
+  }
+
+  /** The request's one event as "outcome status error_code" (error_code "-" when none). */
+  String auditedAs(String requestId) throws Exception {
+    awaitAuditCount(requestId, 1);
+    try (Connection c = PG.connect(); PreparedStatement st = c.prepareStatement(
+        "SELECT outcome || ' ' || status || ' ' || coalesce(error_code, '-') FROM portcullis.audit_events"
+            + " WHERE request_id = ?")) {
+      st.setString(1, requestId);
+      try (ResultSet rs = st.executeQuery()) {
+        assertThat(rs.next()).isTrue();
+        return rs.getString(1);
       }
     }
   }
