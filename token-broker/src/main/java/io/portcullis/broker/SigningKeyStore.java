@@ -16,6 +16,7 @@ import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * Persists the key ring in {@code portcullis.signing_keys}, private keys sealed with the {@link KeyEncryptionKey}, and
@@ -141,14 +142,24 @@ public final class SigningKeyStore {
         row.get("retired_at", Instant.class), row.get("publish_until", Instant.class));
   }
 
+  /**
+   * A fresh key, generated off the event loops: an RSA key pair takes tens to hundreds of milliseconds of CPU, which
+   * on an event loop (start-up, a rotation by the admin endpoint) would stall every connection it serves.
+   */
+  private Mono<SigningKey> generated() {
+    return Mono.fromCallable(() -> SigningKey.generate(algorithm, now())).subscribeOn(Schedulers.boundedElastic());
+  }
+
   private Mono<Void> insertFirstKey() {
-    SigningKey key = SigningKey.generate(algorithm, now());
     // ON CONFLICT DO NOTHING: another instance created the first key at the same moment; we load theirs.
-    return withConnection(c -> insert(c, key, " ON CONFLICT DO NOTHING")).then();
+    return generated().flatMap(key -> withConnection(c -> insert(c, key, " ON CONFLICT DO NOTHING"))).then();
   }
 
   private Mono<Void> rotate(@Nullable String retiringKid) {
-    SigningKey fresh = SigningKey.generate(algorithm, now());
+    return generated().flatMap(fresh -> rotateTo(fresh, retiringKid));
+  }
+
+  private Mono<Void> rotateTo(SigningKey fresh, @Nullable String retiringKid) {
     Instant retiredAt = now();
     Instant publishUntil = retiredAt.plus(maxTokenTtl).plus(PUBLISH_SKEW);
     return withConnection(c -> Mono.from(c.beginTransaction())
