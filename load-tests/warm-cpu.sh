@@ -68,9 +68,14 @@ for run in $(seq 1 "${RUNS:-1}"); do
   fi
   t0=$(ticks "$GW"); p0=$(pg_ticks)
   if [ -n "${RATE:-}" ]; then
-    fixed=$(taskset -c $LOAD_CPU java -Xms256m -Xmx256m \
+    # in the background and in PIDS, so a killed script stops the client with the servers (a command substitution's
+    # process outlived it)
+    taskset -c $LOAD_CPU java -Xms256m -Xmx256m \
       -cp "$WORK/harness/BOOT-INF/classes:$WORK/harness/BOOT-INF/lib/*" io.portcullis.loadtests.FixedRateLoad \
-      "$RATE" "$REC" "$FIXED_WARMUP" "${FIXED_CONNS:-32}" "p=http://127.0.0.1:$PORT/crm/contacts|$TOKEN")
+      "$RATE" "$REC" "$FIXED_WARMUP" "${FIXED_CONNS:-32}" "p=http://127.0.0.1:$PORT/crm/contacts|$TOKEN" \
+      > "$WORK/fixed.out" 2>&1 & PIDS+=($!)
+    wait "${PIDS[-1]}" || true
+    fixed=$(cat "$WORK/fixed.out")
     line=$(echo "$fixed" | grep '^FIXED ')
     echo "$fixed" | grep '^STALL ' || true
     # the client's warm-up requests are in the ticks too, at the same rate; its start-up (~1 s, server idle) as well
