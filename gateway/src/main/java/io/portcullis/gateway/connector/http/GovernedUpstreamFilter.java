@@ -17,6 +17,7 @@ import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,6 +25,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.time.Duration;
 import java.util.concurrent.TimeoutException;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
@@ -137,12 +139,14 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
       h.set(HttpHeaders.ACCEPT_ENCODING, "identity"); // the filter parses the body: no gzip
     }).build();
     ServerHttpResponse response = exchange.getResponse();
+    Duration readTimeout = readTimeout(route);
     BodyPlan plan = new BodyPlan(source.rowsPointer(), decision, declared(dataset), decision.columns().maskedList(), ctx);
 
     Mono<Void> call = Mono.defer(() -> {
       FilteringResponse answer = new FilteringResponse(exchange, plan,
           idempotentRead && HttpMethod.GET.equals(method));
-      Mono<Void> attempt = chain.filter(exchange.mutate().request(upstreamRequest).response(answer).build());
+      Mono<Void> attempt = chain.filter(exchange.mutate().request(upstreamRequest).response(answer).build())
+          .contextWrite(c -> c.put(UpstreamReadTimeout.CONTEXT_KEY, readTimeout));
       // A reset before the upstream's status line: the upstream was closing that idle connection as our request
       // arrived (seen under load: "Connection reset by peer, the request cannot be retried as the headers/body were
       // sent", which Reactor Netty does not retry and the breaker counted). For a read, a stale connection like any.
@@ -278,6 +282,15 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
     return p.contains("%2e") || p.contains("%2f") || p.contains("%5c") || p.indexOf('\\') >= 0 || p.indexOf(';') >= 0
         || p.contains("/../") || p.endsWith("/..") || p.contains("/./") || p.endsWith("/.");
   }
+
+  /** The route's timeout, as the bound on the upstream's silence while its answer is read. */
+  private static Duration readTimeout(Route route) {
+    return route.getMetadata().get(UpstreamRouteRepository.TIMEOUT_MILLIS) instanceof Number ms
+        ? Duration.ofMillis(Math.max(1, ms.longValue()))
+        : DEFAULT_READ_TIMEOUT;
+  }
+
+  private static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(30);
 
   /** Worth another attempt: nothing reached the client and the upstream may answer differently next time. */
   private static boolean retriable(Throwable e) {
@@ -523,10 +536,10 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
           properties.maxPrefixSize().toBytes(), size -> plan.ctx().addRow(size));
       byte[][] scratch = {new byte[8192]};
       long[] received = {0};
-      // No idle timeout here: the route's timeout is Reactor Netty's response timeout (UpstreamRouteRepository's
-      // RESPONSE_TIMEOUT_ATTR), a ReadTimeoutHandler on the upstream connection from the request sent until the
-      // response's last byte, so a body that stalls longer fails as a timeout already. Flux.timeout on top scheduled
-      // and cancelled a task on Reactor's parallel scheduler for every body chunk, waking its thread.
+      // No idle timeout here: UpstreamReadTimeout sets the route's timeout as Reactor Netty's response timeout, a
+      // read-timeout handler on the upstream connection until the response's last byte, so a body that stalls longer
+      // fails as a timeout already. Flux.timeout per body chunk scheduled and cancelled a task on Reactor's parallel
+      // scheduler for every chunk, waking its thread.
       Flux<DataBuffer> filtered = Flux.<DataBuffer>from(body)
           .handle((DataBuffer in, SynchronousSink<DataBuffer> sink) -> {
             byte[] produced;

@@ -32,6 +32,11 @@ class HttpUpstreamConfiguration {
   }
 
   @Bean
+  UpstreamReadTimeout upstreamReadTimeout() {
+    return new UpstreamReadTimeout();
+  }
+
+  @Bean
   UpstreamResponseHeaders upstreamResponseHeaders() {
     return new UpstreamResponseHeaders();
   }

@@ -21,6 +21,7 @@ import java.io.IOException;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -33,6 +34,7 @@ import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -62,8 +64,61 @@ class HttpUpstreamGatewayTest {
 
   static final WireMockServer UPSTREAM = new WireMockServer(WireMockConfiguration.options().dynamicPort());
 
+  /**
+   * An upstream WireMock cannot play: it sends its status line, headers and the first rows at once, then nothing
+   * more while keeping the connection open — a third-party API whose database stalled mid-export.
+   */
+  static final ServerSocket STALLER = staller();
+
   static {
     UPSTREAM.start();
+  }
+
+  private static ServerSocket staller() {
+    try {
+      ServerSocket server = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+      Thread acceptor = new Thread(() -> {
+        while (!server.isClosed()) {
+          try {
+            java.net.Socket s = server.accept();
+            Thread t = new Thread(() -> stall(s), "stalling-upstream-connection");
+            t.setDaemon(true);
+            t.start();
+          } catch (IOException closed) {
+            return;
+          }
+        }
+      }, "stalling-upstream");
+      acceptor.setDaemon(true);
+      acceptor.start();
+      return server;
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void stall(java.net.Socket socket) {
+    try (socket) {
+      java.io.BufferedReader in = new java.io.BufferedReader(
+          new java.io.InputStreamReader(socket.getInputStream(), StandardCharsets.ISO_8859_1));
+      for (String line = in.readLine(); line != null && !line.isEmpty(); line = in.readLine()) {
+        // the request head: read and ignored
+      }
+      StringBuilder rows = new StringBuilder("{\"data\": [");
+      for (int i = 0; i < 500; i++) {
+        rows.append(i == 0 ? "" : ",").append("{\"id\": ").append(i).append(", \"region\": \"eu\"}");
+      }
+      byte[] chunk = rows.toString().getBytes(StandardCharsets.UTF_8);
+      java.io.OutputStream out = socket.getOutputStream();
+      out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+          + Integer.toHexString(chunk.length) + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+      out.write(chunk);
+      out.write("\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+      Thread.sleep(30_000); // then silence, the connection open
+    } catch (IOException | InterruptedException e) {
+      // the gateway gave up on us: what the test wants
+    }
   }
 
   @DynamicPropertySource
@@ -77,8 +132,9 @@ class HttpUpstreamGatewayTest {
   }
 
   @AfterAll
-  static void stopUpstream() {
+  static void stopUpstream() throws IOException {
     UPSTREAM.stop();
+    STALLER.close();
   }
 
   static final String APP = "team-inventory"; // tier 1, attrs.region = eu
@@ -153,7 +209,8 @@ class HttpUpstreamGatewayTest {
         {"crm.flaky", "crm-flaky", "/crm-flaky", "/flaky", "/data", "2s"},
         {"crm.junk", "crm-junk", "/crm-junk", "/junk", "/data", "2s"},
         {"crm.bulk", "crm-bulk", "/crm-bulk", "/bulk", "", "60s"},
-        {"crm.pushed", "crm-pushed", "/crm-pushed", "/pushed", "/data", "2s"}};
+        {"crm.pushed", "crm-pushed", "/crm-pushed", "/pushed", "/data", "2s"},
+        {"crm.stall", "crm-stall", "/crm-stall", "/stall", "/data", "500ms"}};
     for (String[] r : routes) {
       y.append("""
             - name: %s
@@ -182,7 +239,8 @@ class HttpUpstreamGatewayTest {
       // crm-pushed asks the upstream to pre-filter by the row filter's region
       String params = r[1].equals("crm-pushed") ? ", filter_params: {region: region}" : "";
       y.append("  - {id: %s, path_prefix: %s, uri: \"%s%s\", timeout: %s%s}\n"
-          .formatted(r[1], r[2], upstream, r[3], r[5], params));
+          .formatted(r[1], r[2], r[1].equals("crm-stall") ? "http://127.0.0.1:" + STALLER.getLocalPort() : upstream,
+              r[3], r[5], params));
     }
     return y.toString();
   }
@@ -392,38 +450,46 @@ class HttpUpstreamGatewayTest {
   }
 
   @Test
-  void anUpstreamThatGoesSilentMidBodyIsCutAtTheRouteTimeout() throws Exception {
+  void anUpstreamThatSendsNothingWithinTheRouteTimeoutAnswers504() throws Exception {
     StringBuilder body = new StringBuilder("{\"data\": [");
     for (int i = 0; i < 20_000; i++) {
       body.append(i == 0 ? "" : ",").append("{\"id\": ").append(i).append(", \"region\": \"eu\"}");
     }
     body.append("]}");
-    // four pieces 3 s apart on a route whose timeout is 500 ms: the first rows arrive, then the upstream stalls
+    // four pieces 3 s apart (WireMock sends its headers with the first) on a route whose timeout is 500 ms
     UPSTREAM.stubFor(get(urlPathEqualTo("/slow/stalls")).willReturn(okJson(body.toString())
         .withChunkedDribbleDelay(4, 12_000)));
 
-    HttpRequest request = HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/crm-slow/stalls"))
+    long start = System.nanoTime();
+    HttpResponse<String> r = send("/crm-slow/stalls", token);
+    long elapsedMs = (System.nanoTime() - start) / 1_000_000;
+
+    assertThat(r.statusCode()).isEqualTo(504);
+    assertThat(r.body()).contains("\"code\":\"upstream_unavailable\"");
+    assertThat(elapsedMs).as("answered at the route timeout, not when the upstream's first piece comes").isLessThan(2_500);
+    assertThat(auditedAs(requestId(r))).isEqualTo("error 504 upstream_unavailable");
+  }
+
+  @Test
+  void anUpstreamThatGoesSilentMidBodyIsCutAtTheRouteTimeout() throws Exception {
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/crm-stall/contacts"))
         .header(HttpHeaders.AUTHORIZATION, "Bearer " + token).build();
+    long start = System.nanoTime();
     HttpResponse<InputStream> r = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-    byte[] received;
-    boolean cut = false;
-    try (InputStream in = r.body()) {
-      received = in.readAllBytes();
-    } catch (IOException e) {
-      cut = true;
-      received = new byte[0];
-    }
-    String text = new String(received, StandardCharsets.UTF_8);
-    if (r.statusCode() == 200) {
-      // rows were on their way when the upstream went silent: the client sees the body end unfinished
-      assertThat(cut || !text.endsWith("]}")).as("the body is visibly incomplete").isTrue();
-      // and the audit says the answer failed, not that it was delivered
-      assertThat(auditedAs(requestId(r))).matches("error 200 upstream_(unavailable|timeout)");
-    } else {
-      assertThat(r.statusCode()).isEqualTo(504);
-      assertThat(text).contains("\"code\":\"upstream_unavailable\"");
-      awaitAuditCount(requestId(r), 1);
-    }
+    assertThat(r.statusCode()).as("the first rows were on their way").isEqualTo(200);
+    CompletableFuture<String> rest = CompletableFuture.supplyAsync(() -> {
+      try (InputStream in = r.body()) {
+        return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        return "cut: " + e.getClass().getSimpleName(); // the connection was closed mid-body
+      }
+    });
+    String text = rest.get(10, java.util.concurrent.TimeUnit.SECONDS); // the upstream itself stays silent for 30 s
+    long elapsedMs = (System.nanoTime() - start) / 1_000_000;
+
+    assertThat(text).as("the body is visibly incomplete").doesNotEndWith("]}");
+    assertThat(elapsedMs).as("cut at the 500 ms route timeout after the upstream's last byte").isLessThan(5_000);
+    assertThat(auditedAs(requestId(r))).matches("error 200 upstream_(unavailable|timeout)");
   }
 
   @Test
