@@ -80,7 +80,7 @@ public final class PostgresReader {
     double maxCost = maxCost(dataset, ctx);
     if (maxCost <= 0 && !ctx.wantsEstimate()) {
       return respond(request, ctx, dataset, query, statement, encoder, masked,
-          execute(connections, statement, timeout, encoder), id);
+          execute(connections, statement, encoder), timeout, id);
     }
     String sourceName = source.connection() == null ? "" : source.connection();
     return costGuard.estimate(sourceName, connections, statement)
@@ -96,7 +96,7 @@ public final class PostgresReader {
           }
           ctx.admitEstimate(estimate); // the quota stage's budget check may refuse it
           return respond(request, ctx, dataset, query, statement, encoder, masked,
-              execute(connections, statement, timeout, encoder), id);
+              execute(connections, statement, encoder), timeout, id);
         });
   }
 
@@ -115,11 +115,12 @@ public final class PostgresReader {
   }
 
   private Mono<ServerResponse> respond(ServerRequest request, RequestContext ctx, Dataset dataset, DataQuery query,
-      SelectStatement statement, RowEncoder encoder, HttpHeaders masked, Flux<Object[]> rows, @Nullable String id) {
+      SelectStatement statement, RowEncoder encoder, HttpHeaders masked, Flux<Object[]> rows, Duration timeout,
+      @Nullable String id) {
     // Reads consume their result to the end (the SQL LIMIT bounds it): cancelling the rows would cancel the query
     // in PostgreSQL and cost the pooled connection.
     if (id != null) {
-      return rows.collectList()
+      return idleTimeout(rows, timeout).collectList()
           .flatMap(list -> list.isEmpty()
               ? Mono.error(new ProblemException(ProblemCode.NOT_FOUND, "no row with this id in " + dataset.name()))
               : Mono.just(list.get(0)))
@@ -134,7 +135,7 @@ public final class PostgresReader {
     MediaType type = ndjson ? NDJSON : MediaType.APPLICATION_JSON;
     DataBufferFactory buffers = request.exchange().getResponse().bufferFactory();
     if (query.limit() <= PAGE_BUFFER_ROWS) {
-      return rows.collectList().flatMap(list -> {
+      return idleTimeout(rows, timeout).collectList().flatMap(list -> {
         boolean more = list.size() > query.limit();
         List<Object[]> page = more ? list.subList(0, query.limit()) : list;
         HttpHeaders headers = new HttpHeaders();
@@ -152,19 +153,12 @@ public final class PostgresReader {
       });
     }
     Flux<DataBuffer> body = Flux.defer(() -> {
-      long[] seen = {0}; // signals are serial: plain state per response
-      boolean[] first = {true};
-      return rows.filter(values -> seen[0]++ < query.limit())
-          // Rows go out in chunks of up to ROWS_PER_CHUNK, each waiting at most CHUNK_WAIT for the rest: one HTTP chunk
-          // and one write per row was a third of the gateway's CPU per streamed row (load-tests/RESULTS.md). Each chunk
-          // still costs a timer armed and cancelled and a write handed to the HTTP event loop, so 256 rows (not 64)
-          // share them. A chunk is encoded as a whole, after it is gathered, into one buffer.
-          .bufferTimeout(ROWS_PER_CHUNK, CHUNK_WAIT, true)
-          .map(batch -> {
-            DataBuffer chunk = encoder.encode(buffers, batch, batch.size(), ndjson, first[0], false, ctx);
-            first[0] = false;
-            return chunk;
-          });
+      boolean[] first = {true}; // signals are serial: plain state per response
+      return chunks(rows, query.limit(), timeout).map(batch -> {
+        DataBuffer chunk = encoder.encode(buffers, batch, batch.size(), ndjson, first[0], false, ctx);
+        first[0] = false;
+        return chunk;
+      });
     });
     if (!ndjson) {
       body = body.switchIfEmpty(Mono.fromSupplier(() -> buffers.wrap(OPEN)))
@@ -175,13 +169,41 @@ public final class PostgresReader {
   }
 
   /**
+   * A streamed read's rows in chunks of up to {@link #ROWS_PER_CHUNK}, at most {@code limit} rows in all, failing as
+   * {@link #idleTimeout} does when no chunk has come for {@code timeout}.
+   *
+   * <p>Each chunk waits at most {@link #CHUNK_WAIT} for the rest of its rows: one HTTP chunk and one write per row was
+   * a third of the gateway's CPU per streamed row (load-tests/RESULTS.md). Each chunk still costs a timer armed and
+   * cancelled and a write handed to the HTTP event loop, so 256 rows (not 64) share them. The limit and the idle guard
+   * act per chunk too: on every row they cost a predicate call, a counter and a serialized hand-off (takeUntilOther),
+   * about 30 ns per row of the ~1.5 µs the gateway spends on one (the chain measured alone, 2026-12-05). A chunk leaves
+   * at most {@code CHUNK_WAIT} after its first row, so "no chunk for the timeout" is "no row for the timeout" give or
+   * take those 5 ms. The row past the limit (the SQL LIMIT fetches one more, for the cursor of a page) is dropped, not
+   * cancelled: cancelling would cancel the query in PostgreSQL and cost the pooled connection.
+   */
+  static <T> Flux<List<T>> chunks(Flux<T> rows, int limit, Duration timeout) {
+    return Flux.defer(() -> {
+      long[] left = {limit}; // signals are serial: plain state per read
+      return idleTimeout(rows.bufferTimeout(ROWS_PER_CHUNK, CHUNK_WAIT, true), timeout)
+          .handle((chunk, sink) -> {
+            int count = (int) Math.min(chunk.size(), left[0]);
+            left[0] -= count;
+            if (count == chunk.size()) {
+              sink.next(chunk);
+            } else if (count > 0) {
+              sink.next(chunk.subList(0, count));
+            }
+          });
+    });
+  }
+
+  /**
    * Runs the statement on one pooled connection. Cancelling the rows — the client went away, the statement timeout
    * fired — sends PostgreSQL a cancel request, so the backend stops working for nobody (the driver itself would only
    * discard the remaining rows while the query runs on); the physical connection is then closed rather than reused,
    * so a late cancel signal can never hit the next query on it.
    */
-  private Flux<Object[]> execute(ConnectionFactory connections, SelectStatement statement, Duration timeout,
-      RowEncoder encoder) {
+  private Flux<Object[]> execute(ConnectionFactory connections, SelectStatement statement, RowEncoder encoder) {
     return Flux.usingWhen(SourcePools.connect(connections),
             (Connection c) -> {
               Statement st = c.createStatement(statement.sql());
@@ -198,9 +220,7 @@ public final class PostgresReader {
             },
             Connection::close,
             (c, error) -> c.close(),
-            PostgresReader::cancelInBackend)
-        // No row for this long: upstream_unavailable (504), and the cancellation reaches PostgreSQL.
-        .transform(flux -> idleTimeout(flux, timeout));
+            PostgresReader::cancelInBackend);
   }
 
   private static Mono<Void> cancelInBackend(Connection pooled) {
@@ -215,17 +235,18 @@ public final class PostgresReader {
   }
 
   /**
-   * Fails with a {@link TimeoutException} when no row has come for {@code timeout} — before the first row, that is
-   * the query's own run time — cancelling the rows (and so the query in PostgreSQL). One periodic check per read
-   * instead of {@code Flux.timeout}'s timer rescheduled on every row, which cost a quarter of the gateway's CPU per
-   * streamed row; the answer comes at most {@link #idleCheckInterval} late. A row only bumps a counter: the check
+   * Fails with a {@link TimeoutException} when nothing (no row, or no chunk of rows) has come for {@code timeout} —
+   * before the first, that is the query's own run time — cancelling the rows (and so the query in PostgreSQL): the
+   * {@link io.portcullis.gateway.problem.ProblemResponder} answers it 504 upstream_unavailable. One periodic check per
+   * read instead of {@code Flux.timeout}'s timer rescheduled on every row, which cost a quarter of the gateway's CPU
+   * per streamed row; the answer comes at most {@link #idleCheckInterval} late. An item only bumps a counter: the check
    * notes when it last saw the count move (a clock read per row was a measurable share of the per-row cost).
    */
   static <T> Flux<T> idleTimeout(Flux<T> rows, Duration timeout) {
     long limit = timeout.toNanos();
     Duration every = idleCheckInterval(timeout);
     return Flux.defer(() -> {
-      AtomicLong seen = new AtomicLong(); // rows so far; onNext is serial, so get-then-lazySet is one writer's count
+      AtomicLong seen = new AtomicLong(); // items so far; onNext is serial, so get-then-lazySet is one writer's count
       long[] moved = {0, System.nanoTime()}; // the count at the last check and when it last changed (ticks are serial)
       AtomicBoolean expired = new AtomicBoolean();
       AtomicBoolean completed = new AtomicBoolean();
