@@ -118,6 +118,32 @@ class AuditPipelineTest {
   }
 
   @Test
+  void journaledNeverWaitsForTheBatchIntervalAndTheEventsReachTheSinkInOrderInOneBatch() throws Exception {
+    AuditPipeline p = AuditPipeline.builder(sink, "gw-interval", spillDir).batchSize(256)
+        .batchInterval(Duration.ofSeconds(3)).build();
+    p.start().block(Duration.ofSeconds(10));
+    try {
+      long start = System.nanoTime();
+      for (int i = 0; i < 40; i++) {
+        p.journaled(request(i)).block(Duration.ofSeconds(2));
+      }
+      // each response waits for the local journal only, never for the batch to fill or its interval to pass
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+      assertThat(AuditFixtures.seqs(PG, "gw-interval")).isEmpty();
+      AuditFixtures.await(() -> AuditFixtures.seqs(PG, "gw-interval").size() == 40, Duration.ofSeconds(10));
+    } finally {
+      p.close();
+    }
+    assertThat(AuditFixtures.seqs(PG, "gw-interval")).containsExactlyElementsOf(oneTo(40));
+    // one insert (one transaction) for the whole trickle
+    assertThat(AuditFixtures.longs(PG,
+        "SELECT count(DISTINCT xmin::text) FROM portcullis.audit_events WHERE chain_id = 'gw-interval'"))
+        .containsExactly(1L);
+    VerificationReport report = verifier.verify("gw-interval", 1, Long.MAX_VALUE).block();
+    assertThat(report.ok()).as(report.render()).isTrue();
+  }
+
+  @Test
   void restartContinuesTheChainFromTheStoredHead() {
     AuditPipeline first = pipeline("gw-restart");
     first.start().block(Duration.ofSeconds(10));

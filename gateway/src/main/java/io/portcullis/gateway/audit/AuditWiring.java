@@ -67,6 +67,7 @@ class AuditWiring {
       ConnectionFactory connections, InstanceSigningKey signingKey) {
     AuditPipeline.Builder builder = AuditPipeline.builder(sink, chain.id(), properties.spillDir())
         .batchSize(properties.batchSize())
+        .batchInterval(properties.batchInterval())
         .probeInterval(Duration.ofMillis(500), properties.maxProbeInterval());
     if (properties.sink() != AuditProperties.SinkKind.NONE) {
       CheckpointStore store = new PostgresCheckpointStore(connections);
