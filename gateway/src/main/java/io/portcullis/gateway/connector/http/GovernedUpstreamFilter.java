@@ -25,7 +25,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.time.Duration;
 import java.util.concurrent.TimeoutException;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
@@ -283,10 +282,10 @@ final class GovernedUpstreamFilter implements GlobalFilter, Ordered {
         || p.contains("/../") || p.endsWith("/..") || p.contains("/./") || p.endsWith("/.");
   }
 
-  /** The route's timeout, as the bound on the upstream's silence while its answer is read. */
+  /** The route's timeout (built once per route), as the bound on the upstream's silence while its answer is read. */
   private static Duration readTimeout(Route route) {
-    return route.getMetadata().get(UpstreamRouteRepository.TIMEOUT_MILLIS) instanceof Number ms
-        ? Duration.ofMillis(Math.max(1, ms.longValue()))
+    return route.getMetadata().get(UpstreamRouteRepository.READ_TIMEOUT) instanceof Duration d
+        ? d
         : DEFAULT_READ_TIMEOUT;
   }
 

@@ -6,6 +6,7 @@ import io.portcullis.gateway.pipeline.GovernedPaths.UpstreamMount;
 import io.portcullis.policy.PolicySnapshot;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,6 +38,8 @@ final class UpstreamRouteRepository implements RouteDefinitionRepository {
   static final String ROUTE_ID = "portcullis-route";
   /** Route metadata key: the route's timeout in milliseconds (also the idle bound between body chunks). */
   static final String TIMEOUT_MILLIS = "portcullis-timeout-ms";
+  /** Route metadata key: the route's timeout as a Duration, for UpstreamReadTimeout (no conversion per request). */
+  static final String READ_TIMEOUT = "portcullis-read-timeout";
   /** Route metadata key: the path prefix as configured, which the raw request path must start with literally. */
   static final String PREFIX = "portcullis-prefix";
   /** Route metadata key: dataset column to upstream query parameter ({@code filter_params}); absent when none. */
@@ -116,6 +119,7 @@ final class UpstreamRouteRepository implements RouteDefinitionRepository {
     Map<String, Object> metadata = new LinkedHashMap<>();
     metadata.put(ROUTE_ID, id);
     metadata.put(TIMEOUT_MILLIS, timeout);
+    metadata.put(READ_TIMEOUT, Duration.ofMillis(timeout));
     metadata.put(PREFIX, mount.prefix());
     if (!mount.route().filterParams().isEmpty()) {
       metadata.put(FILTER_PARAMS, mount.route().filterParams());
