@@ -3,6 +3,7 @@ package io.portcullis.gateway.database;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.Connection;
+import io.portcullis.gateway.connector.postgres.SourcePools;
 import io.r2dbc.spi.ConnectionFactories;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryOptions;
@@ -35,10 +36,9 @@ class DatabaseConfiguration {
 
   @Bean(destroyMethod = "dispose")
   ConnectionPool connectionFactory(DatabaseEndpoint endpoint, DatabaseProperties properties) {
-    ConnectionFactory factory = ConnectionFactories.get(ConnectionFactoryOptions.parse(endpoint.r2dbcUrl())
-        .mutate()
-        .option(ConnectionFactoryOptions.CONNECT_TIMEOUT, Duration.ofSeconds(5))
-        .build());
+    ConnectionFactory factory = ConnectionFactories.get(SourcePools.withConnectorCodecs(
+        ConnectionFactoryOptions.parse(endpoint.r2dbcUrl()).mutate()
+            .option(ConnectionFactoryOptions.CONNECT_TIMEOUT, Duration.ofSeconds(5))).build());
     ConnectionPool pool = new ConnectionPool(ConnectionPoolConfiguration.builder(factory)
         .name("portcullis")
         .initialSize(Math.min(4, properties.poolSize()))

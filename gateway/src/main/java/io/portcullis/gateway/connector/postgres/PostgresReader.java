@@ -73,7 +73,7 @@ public final class PostgresReader {
     SelectStatement statement = SelectStatement.build(qualified(source), dataset.roles().softDelete(),
         decision.rowFilter(), query, id == null ? null : source.key(), keyValue);
     ctx.queryFingerprint(statement.fingerprint());
-    RowEncoder encoder = new RowEncoder(statement, plan);
+    RowEncoder encoder = new RowEncoder(statement, plan, cursorColumns(query, id));
     HttpHeaders masked = maskedHeader(statement, plan);
     ConnectionFactory connections = pools.of(source);
     Duration timeout = dataset.statementTimeout() != null ? dataset.statementTimeout() : properties.statementTimeout();
@@ -98,6 +98,18 @@ public final class PostgresReader {
           return respond(request, ctx, dataset, query, statement, encoder, masked,
               execute(connections, statement, encoder), timeout, id);
         });
+  }
+
+  /** The columns a page's next cursor is made of: needed as Java values, not as their text form. */
+  private static java.util.Set<String> cursorColumns(DataQuery query, @Nullable String id) {
+    if (id != null || query.limit() > PAGE_BUFFER_ROWS) {
+      return java.util.Set.of(); // a read by id, or a streamed read: no Link, no cursor
+    }
+    java.util.Set<String> columns = new java.util.HashSet<>();
+    for (DataQuery.Order o : query.order()) {
+      columns.add(o.column());
+    }
+    return columns;
   }
 
   /** The tighter of the dataset's and the app tier's limits; 0 when neither sets one. */
@@ -216,7 +228,7 @@ public final class PostgresReader {
                   st.bind(i, v);
                 }
               }
-              return Flux.from(st.execute()).flatMap(result -> result.map((row, meta) -> encoder.values(row)));
+              return Flux.from(st.execute()).flatMap(result -> result.map(encoder::values));
             },
             Connection::close,
             (c, error) -> c.close(),

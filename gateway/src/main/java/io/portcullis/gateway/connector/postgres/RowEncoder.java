@@ -6,6 +6,7 @@ import io.portcullis.policy.Mask;
 import io.portcullis.policy.PlannedColumn;
 import io.r2dbc.postgresql.codec.Json;
 import io.r2dbc.spi.Row;
+import io.r2dbc.spi.RowMetadata;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -15,6 +16,7 @@ import java.math.BigInteger;
 import java.time.temporal.TemporalAccessor;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.jspecify.annotations.Nullable;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DataBufferFactory;
@@ -29,6 +31,10 @@ import tools.jackson.core.json.JsonFactory;
 /**
  * Encodes database rows as JSON objects, applying the column plan's masks as the rows stream by. Built once per
  * request: column names pre-escaped, masks resolved to an array indexed like the SELECT list.
+ *
+ * <p>Columns that are neither masked nor needed typed for a cursor are taken out of the driver as their
+ * {@link TextForm} when PostgreSQL's text form is already their JSON form (text, integers, numeric): no
+ * {@code String}, {@code Long} or {@code BigDecimal} made per value only to be written back as the same bytes.
  */
 final class RowEncoder {
 
@@ -42,27 +48,56 @@ final class RowEncoder {
   private final SerializableString[] names;
   private final @Nullable Mask[] masks;
   private final int fetched;
+  /** Columns whose values must stay typed: masked ones (masks take strings) and those a page's cursor is made of. */
+  private final boolean[] typed;
+  /** Per fetched column, read as a {@link TextForm}; decided from the first row's metadata (signals are serial). */
+  private boolean @Nullable [] asText;
+  /** Scratch for writing a number's text form (signals are serial). */
+  private char[] digits = new char[32];
   /** Bytes per row of the last chunk, to size the next chunk's buffer (signals are serial: a plain field). */
   private int rowBytesGuess = 128;
 
   RowEncoder(SelectStatement statement, ColumnPlan plan) {
+    this(statement, plan, Set.copyOf(statement.fetched()));
+  }
+
+  /** {@code typedColumns}: columns whose values are needed as Java values (a page's cursor), besides masked ones. */
+  RowEncoder(SelectStatement statement, ColumnPlan plan, Set<String> typedColumns) {
     this.fetched = statement.fetched().size();
     this.names = new SerializableString[statement.written()];
     this.masks = new Mask[statement.written()];
-    for (int i = 0; i < statement.written(); i++) {
+    this.typed = new boolean[fetched];
+    for (int i = 0; i < fetched; i++) {
       String name = statement.fetched().get(i);
-      names[i] = new SerializedString(name);
-      PlannedColumn column = plan.column(name);
-      masks[i] = column == null ? null : column.mask();
+      typed[i] = i >= statement.written() || typedColumns.contains(name);
+      if (i < statement.written()) {
+        names[i] = new SerializedString(name);
+        PlannedColumn column = plan.column(name);
+        masks[i] = column == null ? null : column.mask();
+        typed[i] |= masks[i] != null;
+      }
     }
   }
 
-  /** The plain values of a row's SELECT list (JSON columns as {@link RawJson}). */
-  Object[] values(Row row) {
+  /** The values of a row's SELECT list: Java values, JSON columns as {@link RawJson}, others as {@link TextForm}. */
+  Object[] values(Row row, RowMetadata metadata) {
+    boolean[] text = asText;
+    if (text == null) {
+      text = new boolean[fetched];
+      for (int i = 0; i < fetched; i++) {
+        text[i] = !typed[i] && metadata.getColumnMetadata(i).getNativeTypeMetadata() instanceof Integer oid
+            && TextFormCodec.handles(oid);
+      }
+      asText = text;
+    }
     Object[] values = new Object[fetched];
     for (int i = 0; i < fetched; i++) {
-      Object v = row.get(i);
-      values[i] = v instanceof Json j ? new RawJson(j.asString()) : v;
+      if (text[i]) {
+        values[i] = row.get(i, TextForm.class);
+      } else {
+        Object v = row.get(i);
+        values[i] = v instanceof Json j ? new RawJson(j.asString()) : v;
+      }
     }
     return values;
   }
@@ -147,9 +182,11 @@ final class RowEncoder {
     return cursor;
   }
 
-  private static void write(JsonGenerator gen, @Nullable Object value) {
+  private void write(JsonGenerator gen, @Nullable Object value) {
     if (value == null) {
       gen.writeNull();
+    } else if (value instanceof TextForm t) {
+      writeTextForm(gen, t);
     } else if (value instanceof String s) {
       gen.writeString(s);
     } else if (value instanceof Integer n) {
@@ -175,6 +212,21 @@ final class RowEncoder {
     } else {
       gen.writeString(value.toString());
     }
+  }
+
+  private void writeTextForm(JsonGenerator gen, TextForm value) {
+    byte[] utf8 = value.utf8();
+    if (!value.number()) {
+      gen.writeUTF8String(utf8, 0, utf8.length);
+      return;
+    }
+    if (digits.length < utf8.length) {
+      digits = new char[utf8.length];
+    }
+    for (int i = 0; i < utf8.length; i++) {
+      digits[i] = (char) utf8[i]; // a number's text form is ASCII
+    }
+    gen.writeNumber(digits, 0, utf8.length);
   }
 
   /** A JSON/JSONB value passed through as is. */

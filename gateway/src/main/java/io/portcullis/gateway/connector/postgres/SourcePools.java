@@ -4,6 +4,7 @@ import io.portcullis.gateway.problem.ProblemCode;
 import io.portcullis.gateway.problem.ProblemException;
 import io.portcullis.policy.model.PostgresSource;
 import io.r2dbc.pool.ConnectionPool;
+import io.r2dbc.postgresql.PostgresqlConnectionFactoryProvider;
 import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactories;
@@ -67,10 +68,14 @@ public final class SourcePools implements AutoCloseable {
     });
   }
 
+  /** The codecs the connector adds to every connection of a data source (the gateway's own database included). */
+  public static ConnectionFactoryOptions.Builder withConnectorCodecs(ConnectionFactoryOptions.Builder options) {
+    return options.option(PostgresqlConnectionFactoryProvider.EXTENSIONS, List.of(TextFormCodec.REGISTRAR));
+  }
+
   private static ConnectionPool pool(String name, PostgresConnectorProperties.Source s) {
-    ConnectionFactory factory = ConnectionFactories.get(ConnectionFactoryOptions.parse(s.url()).mutate()
-        .option(ConnectionFactoryOptions.CONNECT_TIMEOUT, s.connectTimeout())
-        .build());
+    ConnectionFactory factory = ConnectionFactories.get(withConnectorCodecs(ConnectionFactoryOptions.parse(s.url())
+        .mutate().option(ConnectionFactoryOptions.CONNECT_TIMEOUT, s.connectTimeout())).build());
     return new ConnectionPool(ConnectionPoolConfiguration.builder(factory)
         .name("source-" + name)
         .initialSize(0)

@@ -17,42 +17,44 @@ import reactor.test.StepVerifier;
 class StreamedChunksTest {
 
   static final Duration LONG = Duration.ofSeconds(30);
+  static final int C = PostgresReader.ROWS_PER_CHUNK;
 
   @Test
   void theLimitFallingInsideAChunkCutsThatChunkAndTheRowPastItIsConsumedNotCancelled() {
     AtomicBoolean cancelled = new AtomicBoolean();
-    // 1,000 rows and the one more the SQL LIMIT fetches: the cut falls 232 rows into the fourth chunk
-    Flux<Integer> rows = Flux.range(1, 1001).doOnCancel(() -> cancelled.set(true));
-    List<List<Integer>> chunks = PostgresReader.chunks(rows, 1000, LONG).collectList().block(Duration.ofSeconds(5));
+    // the limit's rows and the one more the SQL LIMIT fetches: the cut falls 232 rows into the fourth chunk
+    int limit = 3 * C + 232;
+    Flux<Integer> rows = Flux.range(1, limit + 1).doOnCancel(() -> cancelled.set(true));
+    List<List<Integer>> chunks = PostgresReader.chunks(rows, limit, LONG).collectList().block(Duration.ofSeconds(5));
 
-    assertThat(chunks).extracting(List::size).containsExactly(256, 256, 256, 232);
-    assertThat(chunks.get(3)).last().isEqualTo(1000);
+    assertThat(chunks).extracting(List::size).containsExactly(C, C, C, 232);
+    assertThat(chunks.get(3)).last().isEqualTo(limit);
     assertThat(cancelled).as("the query ran to its end").isFalse();
   }
 
   @Test
   void aRowPastTheLimitAloneInItsChunkSendsNoEmptyChunk() {
-    List<List<Integer>> chunks = PostgresReader.chunks(Flux.range(1, 513), 512, LONG).collectList()
+    List<List<Integer>> chunks = PostgresReader.chunks(Flux.range(1, 2 * C + 1), 2 * C, LONG).collectList()
         .block(Duration.ofSeconds(5));
 
-    assertThat(chunks).extracting(List::size).containsExactly(256, 256);
+    assertThat(chunks).extracting(List::size).containsExactly(C, C);
   }
 
   @Test
   void aResultWithinTheLimitIsSentWhole() {
-    List<List<Integer>> chunks = PostgresReader.chunks(Flux.range(1, 300), 5000, LONG).collectList()
+    List<List<Integer>> chunks = PostgresReader.chunks(Flux.range(1, C + 44), 5 * C, LONG).collectList()
         .block(Duration.ofSeconds(5));
 
-    assertThat(chunks).extracting(List::size).containsExactly(256, 44);
+    assertThat(chunks).extracting(List::size).containsExactly(C, 44);
   }
 
   @Test
   void aReadThatStallsMidStreamFailsAfterTheChunksItSentAndIsCancelled() {
     AtomicBoolean cancelled = new AtomicBoolean();
-    Flux<Integer> stalls = Flux.range(1, 300).concatWith(Flux.<Integer>never()).doOnCancel(() -> cancelled.set(true));
+    Flux<Integer> stalls = Flux.range(1, C + 44).concatWith(Flux.<Integer>never()).doOnCancel(() -> cancelled.set(true));
 
-    StepVerifier.create(PostgresReader.chunks(stalls, 5000, Duration.ofMillis(80)))
-        .assertNext(chunk -> assertThat(chunk).hasSize(256))
+    StepVerifier.create(PostgresReader.chunks(stalls, 5 * C, Duration.ofMillis(80)))
+        .assertNext(chunk -> assertThat(chunk).hasSize(C))
         .assertNext(chunk -> assertThat(chunk).hasSize(44)) // the part-full chunk, after CHUNK_WAIT
         .expectError(TimeoutException.class)
         .verify(Duration.ofSeconds(5));
