@@ -47,7 +47,7 @@ public final class PostgresReader {
   public static final MediaType NDJSON = MediaType.parseMediaType("application/x-ndjson");
   static final int PAGE_BUFFER_ROWS = 1000;
   /** Rows per HTTP chunk of a streamed read, and how long a chunk waits to fill before it goes out part-full. */
-  static final int ROWS_PER_CHUNK = 256;
+  static final int ROWS_PER_CHUNK = 1024;
   static final Duration CHUNK_WAIT = Duration.ofMillis(5);
   /** How long a shape's cost estimate is trusted before the table's statistics are asked again. */
   static final Duration COST_ESTIMATE_TTL = Duration.ofMinutes(10);
