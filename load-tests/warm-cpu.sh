@@ -3,7 +3,7 @@
 # settings on a busy machine: start several at once on different ports (same noise for all), warm each by time, then
 # count the gateway JVM's and its embedded PostgreSQL's CPU over a measured wrk run (and, if `perf` is installed, its
 # context switches). Prints wrk's RESULT line, then cpu_ms_per_req / pg_ms_per_req / ctx_switches_per_req.
-# Usage: [JAR=gateway.jar] [UP=19081] [PORT=19084] [JFR=out.jfr] [RATE=N] [RUNS=k] load-tests/warm-cpu.sh WARM_S MEASURE_S [gateway args]
+# Usage: [JAR=gateway.jar] [UP=19081] [PORT=19084] [JFR=out.jfr] [PROFILE=out.collapsed ASYNC_PROFILER=lib.so] [RATE=N] [RUNS=k] load-tests/warm-cpu.sh WARM_S MEASURE_S [gateway args]
 #   e.g. JAR=/tmp/a.jar PORT=19084 UP=19081 load-tests/warm-cpu.sh 540 90 &
 #        JAR=/tmp/b.jar PORT=19094 UP=19091 load-tests/warm-cpu.sh 540 90 \
 #          --spring.profiles.active=bench --portcullis.audit.sink=none &
@@ -49,6 +49,9 @@ else
 fi
 echo "warm-up ${WARM}s: $(measure "http://127.0.0.1:$PORT/crm/contacts" "$WARM" 16 "$TOKEN")"
 [ -n "${JFR:-}" ] && jcmd "$GW" JFR.start name=m settings=profile filename="$JFR" >/dev/null
+# PROFILE=out.collapsed with ASYNC_PROFILER=libasyncProfiler.so (tools.profiler:async-profiler on Maven Central):
+# CPU samples of the measured runs only (itimer, ~1 kHz, per thread), as collapsed stacks
+[ -n "${PROFILE:-}" ] && jcmd "$GW" JVMTI.agent_load "$ASYNC_PROFILER" start,event=itimer,interval=997us,threads >/dev/null
 PG=$(pgrep -f -- "-D $WORK/pgdata-p" | head -1 || true)
 ticks() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
 pg_ticks() { [ -z "$PG" ] && { echo 0; return; }; ticks "$PG" $(pgrep -P "$PG" || true); }
@@ -97,6 +100,7 @@ for run in $(seq 1 "${RUNS:-1}"); do
   echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 [ -n "${JFR:-}" ] && jcmd "$GW" JFR.dump name=m filename="$JFR" >/dev/null
+[ -n "${PROFILE:-}" ] && jcmd "$GW" JVMTI.agent_load "$ASYNC_PROFILER" "stop,file=$(realpath "$PROFILE"),collapsed" >/dev/null
 if (( ${RUNS:-1} > 1 )); then
   med() { sed -nE "s/.* ?$1=([0-9.]+).*/\1/p" "$2" | median; }
   echo "MEDIAN runs=$RUNS cpu_ms_per_req=$(med cpu_ms_per_req "$WORK/cpu.runs") pg_ms_per_req=$(med pg_ms_per_req \
