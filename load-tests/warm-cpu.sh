@@ -51,7 +51,8 @@ echo "warm-up ${WARM}s: $(measure "http://127.0.0.1:$PORT/crm/contacts" "$WARM" 
 [ -n "${JFR:-}" ] && jcmd "$GW" JFR.start name=m settings=profile filename="$JFR" >/dev/null
 # PROFILE=out.collapsed with ASYNC_PROFILER=libasyncProfiler.so (tools.profiler:async-profiler on Maven Central):
 # CPU samples of the measured runs only (itimer, ~1 kHz, per thread), as collapsed stacks
-[ -n "${PROFILE:-}" ] && jcmd "$GW" JVMTI.agent_load "$ASYNC_PROFILER" start,event=itimer,interval=997us,threads >/dev/null
+# (the options quoted again: jcmd would read "event=…" as an argument of its own)
+[ -n "${PROFILE:-}" ] && jcmd "$GW" JVMTI.agent_load "$ASYNC_PROFILER" '"start,event=itimer,interval=997us,threads"' >/dev/null
 PG=$(pgrep -f -- "-D $WORK/pgdata-p" | head -1 || true)
 ticks() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
 pg_ticks() { [ -z "$PG" ] && { echo 0; return; }; ticks "$PG" $(pgrep -P "$PG" || true); }
@@ -100,7 +101,7 @@ for run in $(seq 1 "${RUNS:-1}"); do
   echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 [ -n "${JFR:-}" ] && jcmd "$GW" JFR.dump name=m filename="$JFR" >/dev/null
-[ -n "${PROFILE:-}" ] && jcmd "$GW" JVMTI.agent_load "$ASYNC_PROFILER" "stop,file=$(realpath "$PROFILE"),collapsed" >/dev/null
+[ -n "${PROFILE:-}" ] && jcmd "$GW" JVMTI.agent_load "$ASYNC_PROFILER" "\"stop,file=$(realpath "$PROFILE"),collapsed\"" >/dev/null
 if (( ${RUNS:-1} > 1 )); then
   med() { sed -nE "s/.* ?$1=([0-9.]+).*/\1/p" "$2" | median; }
   echo "MEDIAN runs=$RUNS cpu_ms_per_req=$(med cpu_ms_per_req "$WORK/cpu.runs") pg_ms_per_req=$(med pg_ms_per_req \
