@@ -124,7 +124,10 @@ final class UpstreamRouteRepository implements RouteDefinitionRepository {
     if (!mount.route().filterParams().isEmpty()) {
       metadata.put(FILTER_PARAMS, mount.route().filterParams());
     }
-    metadata.put(RouteMetadataUtils.RESPONSE_TIMEOUT_ATTR, timeout);
+    // -1: no Spring Cloud Gateway response timeout (a Flux.timeout, its timer armed and cancelled per request: 4 % of
+    // a governed request's CPU), whatever the global setting. UpstreamReadTimeout's read-timeout handler already bounds
+    // the wait for the headers with the same timeout, and the silences inside the body as well.
+    metadata.put(RouteMetadataUtils.RESPONSE_TIMEOUT_ATTR, -1L);
     metadata.put(RouteMetadataUtils.CONNECT_TIMEOUT_ATTR, (int) Math.min(timeout, 10_000));
     d.setMetadata(metadata);
     return d;

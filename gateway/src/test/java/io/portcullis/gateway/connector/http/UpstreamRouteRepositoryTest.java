@@ -51,7 +51,8 @@ class UpstreamRouteRepositoryTest {
     assertThat(crm.getUri().toString()).isEqualTo("http://crm.internal:8443");
     assertThat(crm.getPredicates().get(0).getArgs()).containsValue("/crm/**");
     assertThat(crm.getFilters().get(0).getArgs()).containsValue("/api/v2/${rest}");
-    assertThat(crm.getMetadata()).containsEntry("response-timeout", 2000L).containsEntry("portcullis-route", "crm")
+    assertThat(crm.getMetadata()).containsEntry("response-timeout", -1L).containsEntry("portcullis-route", "crm")
+        .containsEntry("portcullis-read-timeout", java.time.Duration.ofMillis(2000))
         .containsEntry("portcullis-prefix", "/crm");
     assertThat(routes.get(0).getOrder()).isLessThan(crm.getOrder()); // the longer prefix is tried first
   }
