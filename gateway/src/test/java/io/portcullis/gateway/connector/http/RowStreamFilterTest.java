@@ -114,6 +114,25 @@ class RowStreamFilterTest {
   }
 
   @Test
+  void rowsFindTheirFieldsWhateverTheirOrderAndWhateverTheRowsBefore() {
+    // the same keys in other orders, at other positions, some missing, some undeclared, row after row
+    String body = "{\"data\": ["
+        + "{\"id\": 1, \"region\": \"eu\", \"name\": \"A\", \"email\": \"a@x.example\"},"
+        + "{\"region\": \"eu\", \"id\": 2, \"email\": \"b@x.example\", \"name\": \"B\"},"
+        + "{\"x\": 0, \"id\": 3, \"region\": \"us\", \"name\": \"C\"},"
+        + "{\"name\": \"D\", \"x\": {\"region\": \"us\"}, \"region\": \"eu\", \"id\": 4},"
+        + "{\"id\": 5, \"region\": \"eu\", \"name\": \"E\", \"email\": \"e@x.example\"}]}";
+    String expected = "{\"data\":["
+        + "{\"id\":1,\"name\":\"A\",\"email\":\"****@x.example\",\"region\":\"eu\"},"
+        + "{\"id\":2,\"name\":\"B\",\"email\":\"****@x.example\",\"region\":\"eu\"},"
+        + "{\"id\":4,\"name\":\"D\",\"region\":\"eu\"},"
+        + "{\"id\":5,\"name\":\"E\",\"email\":\"****@x.example\",\"region\":\"eu\"}]}";
+    for (int chunk : new int[] {1, 7, 1 << 16}) {
+      assertThat(run(filter("/data", 1 << 20, 1 << 16), body, chunk)).as("chunks of %d", chunk).isEqualTo(expected);
+    }
+  }
+
+  @Test
   void repeatedKeysThatCouldReachTheClientAreRefused() {
     for (String body : new String[] {
         // a second rows array would be copied through unfiltered
