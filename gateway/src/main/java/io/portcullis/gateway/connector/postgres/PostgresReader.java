@@ -16,8 +16,10 @@ import io.r2dbc.spi.Statement;
 import io.r2dbc.spi.Wrapped;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -101,11 +103,11 @@ public final class PostgresReader {
   }
 
   /** The columns a page's next cursor is made of: needed as Java values, not as their text form. */
-  private static java.util.Set<String> cursorColumns(DataQuery query, @Nullable String id) {
+  private static Set<String> cursorColumns(DataQuery query, @Nullable String id) {
     if (id != null || query.limit() > PAGE_BUFFER_ROWS) {
-      return java.util.Set.of(); // a read by id, or a streamed read: no Link, no cursor
+      return Set.of(); // a read by id, or a streamed read: no Link, no cursor
     }
-    java.util.Set<String> columns = new java.util.HashSet<>();
+    Set<String> columns = new HashSet<>();
     for (DataQuery.Order o : query.order()) {
       columns.add(o.column());
     }

@@ -18,10 +18,6 @@ final class TextForm {
     this.number = number;
   }
 
-  static TextForm text(String s) {
-    return new TextForm(s.getBytes(StandardCharsets.UTF_8), false);
-  }
-
   /** The UTF-8 bytes; not copied: the encoder only reads them. */
   byte[] utf8() {
     return utf8;

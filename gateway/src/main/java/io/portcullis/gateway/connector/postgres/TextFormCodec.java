@@ -86,7 +86,8 @@ final class TextFormCodec implements Codec<TextForm> {
   }
 
   private static TextForm number(String text) {
-    return new TextForm(text.getBytes(StandardCharsets.US_ASCII), isJsonNumber(text.getBytes(StandardCharsets.US_ASCII)));
+    byte[] ascii = text.getBytes(StandardCharsets.US_ASCII);
+    return new TextForm(ascii, isJsonNumber(ascii));
   }
 
   static boolean isJsonNumber(byte[] text) {
