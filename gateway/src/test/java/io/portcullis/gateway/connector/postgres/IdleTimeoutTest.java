@@ -24,16 +24,18 @@ class IdleTimeoutTest {
 
   @Test
   void aReadWhoseRowsKeepComingOutlivesTheTimeout() {
-    // 30 rows 10 ms apart: 300 ms in all, never 100 ms without a row
-    StepVerifier.create(PostgresReader.idleTimeout(Flux.interval(Duration.ofMillis(10)).take(30), Duration.ofMillis(100)))
-        .expectNextCount(30)
+    // 120 rows 10 ms apart: 1.2 s in all, three times the timeout, and never 400 ms without a row (a margin a busy
+    // CI machine does not eat; the check compares the wall clock, so virtual time would not test it)
+    StepVerifier.create(PostgresReader.idleTimeout(Flux.interval(Duration.ofMillis(10)).take(120),
+            Duration.ofMillis(400)))
+        .expectNextCount(120)
         .verifyComplete();
   }
 
   @Test
   void aReadThatStallsMidStreamFailsAfterTheRowsItSent() {
     Flux<Long> stalls = Flux.interval(Duration.ofMillis(5)).take(3).concatWith(Flux.never());
-    StepVerifier.create(PostgresReader.idleTimeout(stalls, Duration.ofMillis(80)))
+    StepVerifier.create(PostgresReader.idleTimeout(stalls, Duration.ofMillis(400)))
         .expectNextCount(3)
         .expectError(TimeoutException.class)
         .verify(Duration.ofSeconds(5));

@@ -53,7 +53,7 @@ class StreamedChunksTest {
     AtomicBoolean cancelled = new AtomicBoolean();
     Flux<Integer> stalls = Flux.range(1, C + 44).concatWith(Flux.<Integer>never()).doOnCancel(() -> cancelled.set(true));
 
-    StepVerifier.create(PostgresReader.chunks(stalls, 5 * C, Duration.ofMillis(80)))
+    StepVerifier.create(PostgresReader.chunks(stalls, 5 * C, Duration.ofMillis(400)))
         .assertNext(chunk -> assertThat(chunk).hasSize(C))
         .assertNext(chunk -> assertThat(chunk).hasSize(44)) // the part-full chunk, after CHUNK_WAIT
         .expectError(TimeoutException.class)
@@ -63,11 +63,12 @@ class StreamedChunksTest {
 
   @Test
   void rowsTricklingSlowerThanTheChunkWaitButWithinTheTimeoutOutliveIt() {
-    // 30 rows 10 ms apart, each going out in a part-full chunk: 300 ms in all, never 100 ms without one
-    Flux<Long> trickle = Flux.interval(Duration.ofMillis(10)).take(30);
+    // 120 rows 10 ms apart, each going out in a part-full chunk: 1.2 s in all, three times the timeout, and never
+    // 400 ms without one (a margin a busy CI machine does not eat)
+    Flux<Long> trickle = Flux.interval(Duration.ofMillis(10)).take(120);
 
-    StepVerifier.create(PostgresReader.chunks(trickle, 5000, Duration.ofMillis(100)).flatMapIterable(chunk -> chunk))
-        .expectNextCount(30)
+    StepVerifier.create(PostgresReader.chunks(trickle, 5000, Duration.ofMillis(400)).flatMapIterable(chunk -> chunk))
+        .expectNextCount(120)
         .verifyComplete();
   }
 }
