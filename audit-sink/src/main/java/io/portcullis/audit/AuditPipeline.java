@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -25,11 +24,13 @@ import reactor.core.scheduler.Schedulers;
 /**
  * The gateway's audit emitter: one per gateway instance, i.e. one hash chain ({@code chain_id}).
  *
- * <p>{@link #emit} only enqueues (a lock-free MPSC queue) and never blocks. A journal thread, owned by the pipeline and
- * never a Reactor thread, takes events in emission order, assigns {@code seq} and the hash chain, and appends them in
- * groups to the write-ahead {@link Journal} (one {@code write()} per group, no fsync), which is what
- * {@link #journaled} waits for: from then on the event survives the death of the process, and a restart replays what
- * the sink had not taken. A drain thread batches the journaled events (up to {@code batchSize}, or
+ * <p>{@link #emit} seals the event on the caller's thread: under a short lock it assigns {@code seq} and the hash chain
+ * and appends the event's line to the write-ahead {@link Journal} (a {@code write()} into the page cache, no fsync),
+ * then hands it to the drainer through a lock-free queue. So when {@link #journaled} completes (at once, on the
+ * caller's thread) the event survives the death of the process, and a restart replays what the sink had not taken.
+ * The lock holds no I/O that can wait on a device, and a request pays no thread hand-off: a journal thread woken per
+ * request, and the signal back to the event loop, cost more CPU than the sealing they moved off it (load-tests/
+ * RESULTS.md, 2026-12-06). A drain thread batches the journaled events (up to {@code batchSize}, or
  * {@code batchInterval} after the first event, or at once when a {@link #durable} caller waits), writes each batch to
  * the sink and fsyncs the journal (so a power loss can take at most the events since the last batch). When the sink fails, times out, or falls behind (more than
  * {@code queueCapacity} events waiting), batches go to the fsync'd spill file instead; the sink is probed with
@@ -49,7 +50,6 @@ public final class AuditPipeline implements AutoCloseable {
   private static final int RUNNING = 2;
   private static final int CLOSING = 3;
   private static final int CLOSED = 4;
-  private static final int JOURNAL_GROUP = 1024;
 
   private final AuditSink sink;
   private final ChainHeadSource headSource;
@@ -69,7 +69,6 @@ public final class AuditPipeline implements AutoCloseable {
   private final long checkpointIntervalNanos;
   private final Clock clock;
 
-  private final ConcurrentLinkedQueue<Entry> queue = new ConcurrentLinkedQueue<>();
   private final ConcurrentLinkedQueue<Entry> sealedQueue = new ConcurrentLinkedQueue<>();
   private final AtomicLong journalFailures = new AtomicLong();
   private final AtomicLong queued = new AtomicLong();
@@ -89,16 +88,17 @@ public final class AuditPipeline implements AutoCloseable {
   private volatile boolean drainIdle = true;
   private volatile long fullBatchAt;
   private volatile Thread drainer;
-  private volatile Thread journaler;
-  private volatile boolean journalSleeping;
-  private volatile boolean journalDone;
   private volatile boolean journalHealthy = true;
   private volatile boolean halted;
 
-  // journal-thread state (published to the thread by Thread.start)
+  /** Guards the chain and the journal's appends: the emission order is the chain's. */
+  private final Object sealLock = new Object();
+  // under sealLock
   private HashChain chain;
   /** Entries handed to the drainer so far. */
   private long sealedOffered;
+  /** Entries emitted before the start, sealed by it. */
+  private final List<Entry> early = new ArrayList<>();
 
   // drain-thread state (published to the thread by Thread.start)
   private boolean spilling;
@@ -183,8 +183,6 @@ public final class AuditPipeline implements AutoCloseable {
       head = new ChainHead(chainId, journalLast.seq(), journalLast.hash());
     }
     recover(local, sinkHead);
-    chain = new HashChain(chainId, head.seq(), head.hash());
-    lastSeq = head.seq();
     persistedSeq = sinkHead == null ? 0 : sinkHead.seq();
     persistedHash = sinkHead == null ? null : sinkHead.hash();
     checkpointSeq = lastCheckpointSeq;
@@ -198,12 +196,25 @@ public final class AuditPipeline implements AutoCloseable {
     Thread t = new Thread(this::drainLoop, "portcullis-audit-" + chainId);
     t.setDaemon(true);
     drainer = t;
-    Thread j = new Thread(this::journalLoop, "portcullis-audit-journal-" + chainId);
-    j.setDaemon(true);
-    journaler = j;
-    state.set(RUNNING);
+    List<Entry> sealedEarly = new ArrayList<>();
+    Throwable failure = null;
+    synchronized (sealLock) {
+      chain = new HashChain(chainId, head.seq(), head.hash());
+      lastSeq = head.seq();
+      for (Entry e : early) {
+        Throwable f = sealAndJournal(e);
+        failure = failure == null ? f : failure;
+        sealedEarly.add(e);
+      }
+      early.clear();
+      state.set(RUNNING);
+    }
     t.start();
-    j.start();
+    for (Entry e : sealedEarly) {
+      if (e.journaled != null) {
+        signal(e.journaled, failure);
+      }
+    }
   }
 
   /**
@@ -239,15 +250,16 @@ public final class AuditPipeline implements AutoCloseable {
         chainId, tail.size(), tail.get(0).seq(), tail.get(tail.size() - 1).seq());
   }
 
-  /** Queues the event; returns at once. The pipeline sets chain_id, seq, prev_hash and hash. */
+  /** Seals and journals the event, and returns. The pipeline sets chain_id, seq, prev_hash and hash. */
   public void emit(AuditEvent event) {
-    enqueue(new Entry(Objects.requireNonNull(event, "event"), null, null, null, null, System.nanoTime()));
+    enqueue(new Entry(Objects.requireNonNull(event, "event"), null, null, null, System.nanoTime()));
   }
 
   /**
    * Emits the event and completes once it is in the write-ahead journal (written, not yet fsync'd): it then survives
    * the death of this process and is replayed at the next start. Errors with {@link AuditUnavailableException} when
-   * the journal cannot be written (the event still goes on to the sink). Completes on a parallel scheduler.
+   * the journal cannot be written (the event still goes on to the sink). Completes on the caller's thread, at once
+   * (before the start: when the start has sealed it).
    */
   public Mono<Void> journaled(AuditEvent event) {
     return journaled(event, false);
@@ -258,22 +270,8 @@ public final class AuditPipeline implements AutoCloseable {
    * as for {@link #durable}, instead of waiting for more events (tier 2: the shortest window in memory only).
    */
   public Mono<Void> journaled(AuditEvent event, boolean pushNow) {
-    Sinks.One<Void> journaledSignal = Sinks.one();
-    enqueue(new Entry(Objects.requireNonNull(event, "event"), null, pushNow ? Sinks.one() : null, journaledSignal,
-        null, System.nanoTime()));
-    return journaledSignal.asMono().publishOn(Schedulers.parallel());
-  }
-
-  /**
-   * As {@link #journaled(AuditEvent, boolean)}, completing through {@code completeOn} instead of a parallel scheduler:
-   * a request's own event loop, so the response goes on where it is written with one thread hop instead of two (the
-   * journal thread hands the signal straight to that loop). Falls back to a parallel worker when the executor refuses.
-   */
-  public Mono<Void> journaled(AuditEvent event, boolean pushNow, Executor completeOn) {
-    Sinks.One<Void> journaledSignal = Sinks.one();
-    enqueue(new Entry(Objects.requireNonNull(event, "event"), null, pushNow ? Sinks.one() : null, journaledSignal,
-        Objects.requireNonNull(completeOn, "completeOn"), System.nanoTime()));
-    return journaledSignal.asMono();
+    return enqueue(new Entry(Objects.requireNonNull(event, "event"), null, pushNow ? Sinks.one() : null, null,
+        System.nanoTime()));
   }
 
   /**
@@ -283,7 +281,7 @@ public final class AuditPipeline implements AutoCloseable {
    */
   public Mono<Void> durable(AuditEvent event) {
     Sinks.One<Void> done = Sinks.one();
-    enqueue(new Entry(Objects.requireNonNull(event, "event"), null, done, null, null, System.nanoTime()));
+    enqueue(new Entry(Objects.requireNonNull(event, "event"), null, done, null, System.nanoTime()));
     if (stranded) {
       done.tryEmitError(new AuditUnavailableException("audit sink and spill file both unavailable", null));
     }
@@ -293,34 +291,85 @@ public final class AuditPipeline implements AutoCloseable {
   /** Completes when every event emitted before this call is in the sink or the spill file. */
   public Mono<Void> flush() {
     Sinks.One<Void> done = Sinks.one();
-    enqueue(new Entry(null, null, done, null, null, System.nanoTime()));
+    enqueue(new Entry(null, null, done, null, System.nanoTime()));
     return done.asMono().publishOn(Schedulers.parallel());
   }
 
-  private void enqueue(Entry entry) {
-    if (state.get() >= CLOSING) {
-      throw new IllegalStateException("audit pipeline " + chainId + " is closed");
+  /**
+   * Seals the entry's event and appends it to the journal under the seal lock, hands it to the drainer and wakes the
+   * drainer if it must; before the start, only queues it, for the start to seal. Returns what {@link #journaled}
+   * returns: empty when the event is journaled, the journal's failure, or, before the start, the start's signal.
+   */
+  private Mono<Void> enqueue(Entry entry) {
+    Throwable failure;
+    synchronized (sealLock) {
+      int s = state.get();
+      if (s >= CLOSING) {
+        throw new IllegalStateException("audit pipeline " + chainId + " is closed");
+      }
+      queued.incrementAndGet();
+      if (s != RUNNING) {
+        Sinks.One<Void> signal = Sinks.one();
+        early.add(entry.event == null ? entry : entry.withJournaled(signal));
+        return signal.asMono();
+      }
+      failure = sealAndJournal(entry);
     }
-    queue.offer(entry);
-    queued.incrementAndGet();
-    wake();
+    wakeDrainer(entry.done != null);
+    return failure == null ? Mono.empty() : Mono.error(unwritable(failure));
   }
 
-  private void wake() {
-    Thread t = journaler;
-    if (t != null && journalSleeping) {
-      LockSupport.unpark(t);
+  /** Under the seal lock: seals, appends to the journal, offers to the drainer. Returns the journal's failure. */
+  private Throwable sealAndJournal(Entry entry) {
+    Throwable failure = null;
+    Entry sealedEntry = entry;
+    if (entry.event != null) {
+      HashChain.Sealed sealed = chain.seal(entry.event);
+      long seq = sealed.event().seq();
+      lastSeq = seq;
+      sealedEntry = new Entry(sealed.event(), sealed.json(), entry.done, entry.journaled, entry.enqueuedNanos);
+      try {
+        journal.append(sealed.json(), seq);
+        if (!journalHealthy) {
+          journalHealthy = true;
+          log.info("audit chain {}: journal {} writable again", chainId, journal.path());
+        }
+      } catch (IOException | RuntimeException ex) {
+        failure = ex;
+        journalFailures.incrementAndGet();
+        if (journalHealthy) {
+          journalHealthy = false;
+          log.error("audit chain {}: cannot append to journal {}; events go on to the sink from memory", chainId,
+              journal.path(), ex);
+        }
+      }
+    }
+    sealedQueue.offer(sealedEntry);
+    sealedOffered++;
+    return failure;
+  }
+
+  private static AuditUnavailableException unwritable(Throwable failure) {
+    return new AuditUnavailableException("audit journal not writable", failure);
+  }
+
+  private static void signal(Sinks.One<Void> journaled, Throwable failure) {
+    if (failure == null) {
+      journaled.tryEmitEmpty();
+    } else {
+      journaled.tryEmitError(unwritable(failure));
     }
   }
 
   /**
-   * After a journal group: wakes a sleeping drainer only if it has work that cannot wait for its own batch deadline.
-   * A wake-up per group used to cost a drainer context switch per event or two, to move them into a batch still
-   * waiting for its deadline.
+   * After an entry: wakes a sleeping drainer only if it has work that cannot wait for its own batch deadline. A
+   * wake-up per entry would cost a drainer context switch per event, to move it into a batch still waiting for its
+   * deadline. ({@code sealedOffered} is read outside the seal lock: a stale value only delays a full batch's wake-up
+   * to the next entry or the deadline.)
    */
-  private void wakeDrainerAfterGroup(boolean urgent) {
+  private void wakeDrainer(boolean urgent) {
     Thread t = drainer;
-    if (t != null && sleeping && (urgent || drainIdle || sealedOffered - fullBatchAt >= 0)) {
+    if (t != null && sleeping && (urgent || state.get() >= CLOSING || drainIdle || sealedOffered - fullBatchAt >= 0)) {
       LockSupport.unpark(t);
     }
   }
@@ -337,9 +386,6 @@ public final class AuditPipeline implements AutoCloseable {
     long now = System.nanoTime();
     long oldest = oldestPendingNanos;
     Entry head = sealedQueue.peek();
-    if (head == null) {
-      head = queue.peek();
-    }
     if (head != null && (oldest == 0 || head.enqueuedNanos - oldest < 0)) {
       oldest = head.enqueuedNanos;
     }
@@ -363,14 +409,14 @@ public final class AuditPipeline implements AutoCloseable {
       }
       return;
     }
-    if (!state.compareAndSet(RUNNING, CLOSING)) {
-      return;
+    synchronized (sealLock) { // after this, no entry is offered any more
+      if (!state.compareAndSet(RUNNING, CLOSING)) {
+        return;
+      }
     }
     Thread t = drainer;
-    LockSupport.unpark(journaler);
     LockSupport.unpark(t);
     try {
-      journaler.join(closeTimeout.toMillis());
       t.join(closeTimeout.toMillis());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -382,132 +428,16 @@ public final class AuditPipeline implements AutoCloseable {
   }
 
   /**
-   * Stops both threads where they are, persisting, syncing and closing nothing more: what the death of the process
+   * Stops the drain thread where it is, persisting, syncing and closing nothing more: what the death of the process
    * leaves behind, for tests of the recovery at the next start.
    */
   void halt() throws InterruptedException {
     halted = true;
     state.set(CLOSED);
-    for (Thread t : new Thread[] {journaler, drainer}) {
-      if (t != null) {
-        LockSupport.unpark(t);
-        t.join(closeTimeout.toMillis());
-      }
-    }
-  }
-
-  // ---- journal thread ----------------------------------------------------------------------------------------
-
-  /** Seals events in emission order, appends each group to the journal with one write, then hands it to the drainer. */
-  private void journalLoop() {
-    List<Entry> group = new ArrayList<>(JOURNAL_GROUP);
-    List<byte[]> lines = new ArrayList<>(JOURNAL_GROUP);
-    List<Executor> loops = new ArrayList<>();
-    List<List<Entry>> perLoop = new ArrayList<>();
-    while (!halted) {
-      Entry e;
-      long groupLastSeq = 0;
-      while (group.size() < JOURNAL_GROUP && (e = queue.poll()) != null) {
-        if (e.event != null) {
-          HashChain.Sealed sealed = chain.seal(e.event);
-          groupLastSeq = sealed.event().seq();
-          lastSeq = groupLastSeq;
-          e = new Entry(sealed.event(), sealed.json(), e.done, e.journaled, e.completeOn, e.enqueuedNanos);
-          lines.add(sealed.json());
-        }
-        group.add(e);
-      }
-      if (!group.isEmpty()) {
-        Throwable failure = null;
-        try {
-          journal.append(lines, groupLastSeq);
-          if (!journalHealthy) {
-            journalHealthy = true;
-            log.info("audit chain {}: journal {} writable again", chainId, journal.path());
-          }
-        } catch (IOException | RuntimeException ex) {
-          failure = ex;
-          journalFailures.incrementAndGet();
-          if (journalHealthy) {
-            journalHealthy = false;
-            log.error("audit chain {}: cannot append to journal {}; events go on to the sink from memory", chainId,
-                journal.path(), ex);
-          }
-        }
-        boolean urgent = false;
-        for (Entry en : group) {
-          sealedQueue.offer(en);
-          urgent |= en.done != null;
-        }
-        sealedOffered += group.size();
-        wakeDrainerAfterGroup(urgent || state.get() >= CLOSING);
-        signalJournaled(group, failure, loops, perLoop);
-        group.clear();
-        lines.clear();
-        continue;
-      }
-      if (state.get() >= CLOSING && queue.isEmpty()) {
-        journalDone = true;
-        LockSupport.unpark(drainer);
-        return;
-      }
-      journalSleeping = true;
-      if (queue.isEmpty() && state.get() == RUNNING) {
-        LockSupport.parkNanos(this, TimeUnit.SECONDS.toNanos(1));
-      }
-      journalSleeping = false;
-    }
-  }
-
-  /**
-   * Answers the group's journaled() waiters: those without an executor here (their Mono moves on to a parallel worker
-   * itself), the others with one task per event loop for all of that loop's entries in the group, not one per entry.
-   */
-  private static void signalJournaled(List<Entry> group, Throwable failure, List<Executor> loops,
-      List<List<Entry>> perLoop) {
-    for (Entry en : group) {
-      if (en.journaled == null) {
-        continue;
-      }
-      if (en.completeOn == null) {
-        signal(en, failure);
-        continue;
-      }
-      int i = loops.indexOf(en.completeOn); // a handful of event loops: a linear search beats hashing
-      if (i < 0) {
-        loops.add(en.completeOn);
-        perLoop.add(new ArrayList<>());
-        i = loops.size() - 1;
-      }
-      perLoop.get(i).add(en);
-    }
-    for (int i = 0; i < loops.size(); i++) {
-      List<Entry> entries = perLoop.get(i);
-      Runnable signals = entries.size() == 1 ? () -> signal(entries.get(0), failure) : () -> {
-        for (Entry en : entries) {
-          try {
-            signal(en, failure);
-          } catch (RuntimeException ex) {
-            // each response goes on inside its signal: one that throws must not hold back the others in this task
-            log.warn("audit chain: a journaled signal failed", ex);
-          }
-        }
-      };
-      try {
-        loops.get(i).execute(signals);
-      } catch (RuntimeException refused) {
-        Schedulers.parallel().schedule(signals); // a loop shutting down: never run the response on this thread
-      }
-    }
-    loops.clear();
-    perLoop.clear();
-  }
-
-  private static void signal(Entry en, Throwable failure) {
-    if (failure == null) {
-      en.journaled.tryEmitEmpty();
-    } else {
-      en.journaled.tryEmitError(new AuditUnavailableException("audit journal not writable", failure));
+    Thread t = drainer;
+    if (t != null) {
+      LockSupport.unpark(t);
+      t.join(closeTimeout.toMillis());
     }
   }
 
@@ -569,7 +499,7 @@ public final class AuditPipeline implements AutoCloseable {
         urgent = false;
         continue;
       }
-      if (closing && pending.isEmpty() && journalDone && sealedQueue.isEmpty()) {
+      if (closing && pending.isEmpty() && sealedQueue.isEmpty()) {
         finish();
         return;
       }
@@ -592,7 +522,7 @@ public final class AuditPipeline implements AutoCloseable {
     drainIdle = pendingCount == 0;
     fullBatchAt = sealedTaken + batchSize - pendingCount;
     sleeping = true;
-    if (sealedQueue.isEmpty() && (state.get() == RUNNING || !journalDone)) {
+    if (sealedQueue.isEmpty() && state.get() == RUNNING) {
       long wait = wakeAtNanos - System.nanoTime();
       if (wait > 0) {
         LockSupport.parkNanos(this, wait);
@@ -668,11 +598,6 @@ public final class AuditPipeline implements AutoCloseable {
       }
     }
     for (Entry en : sealedQueue) {
-      if (en.done != null) {
-        en.done.tryEmitError(unavailable);
-      }
-    }
-    for (Entry en : queue) {
       if (en.done != null) {
         en.done.tryEmitError(unavailable);
       }
@@ -801,9 +726,17 @@ public final class AuditPipeline implements AutoCloseable {
     state.set(CLOSED);
   }
 
-  /** {@code json}: the sealed event's canonical JSON (null until sealed); {@code completeOn}: see journaled(). */
+  /**
+   * {@code json}: the sealed event's canonical JSON (null until sealed); {@code journaled}: the signal of a
+   * {@link #journaled} entry queued before the start, else null.
+   */
   private record Entry(AuditEvent event, byte[] json, Sinks.One<Void> done, Sinks.One<Void> journaled,
-      Executor completeOn, long enqueuedNanos) {}
+      long enqueuedNanos) {
+
+    Entry withJournaled(Sinks.One<Void> signal) {
+      return new Entry(event, json, done, signal, enqueuedNanos);
+    }
+  }
 
   /** Configuration of an {@link AuditPipeline}; defaults suit a gateway instance. */
   public static final class Builder {

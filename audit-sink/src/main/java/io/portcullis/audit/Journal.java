@@ -4,7 +4,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,13 +12,15 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * The write-ahead journal every sealed event passes through before its request's response is allowed to complete:
- * canonical JSON lines, appended with one {@code write()} per group of events by the pipeline's journal thread. A
- * {@code write()} is in the kernel's page cache when it returns, so it survives the death of the process (kill -9,
- * OOM kill) without an fsync per request; {@link #sync()} forces it to disk once per sink batch (drain thread), which
- * bounds what a power loss can take to the events since the last batch.
+ * canonical JSON lines, each appended with one {@code write()} by the thread that sealed it, under the pipeline's seal
+ * lock. A {@code write()} is in the kernel's page cache when it returns, so it survives the death of the process
+ * (kill -9, OOM kill) without an fsync per request; {@link #sync()} forces it to disk once per sink batch (drain
+ * thread), which bounds what a power loss can take to the events since the last batch. Nothing on the appending side
+ * forces or waits for the disk: a rotated-out segment is forced by the next {@link #sync()}.
  *
  * <p>An {@code .acked} marker holds the highest seq known to be in the sink or the fsync'd spill file (written with
  * {@code pwrite}, no fsync: after a power loss a stale marker only means more replays, which the sinks skip by
@@ -38,8 +39,9 @@ final class Journal implements Closeable {
   private final Path marker;
   private final long rotateBytes;
 
-  // journal thread (and start-up before it runs)
+  // appending threads, under the pipeline's seal lock (and start-up before any)
   private FileChannel channel;
+  private ByteBuffer one = ByteBuffer.allocateDirect(4096); // direct: write() copies a heap buffer first
   private long size;
   private long currentLastSeq;
   private long previousLastSeq;
@@ -49,6 +51,8 @@ final class Journal implements Closeable {
   private final ByteBuffer markerBuffer = ByteBuffer.allocate(MARKER_WIDTH + 1);
   private volatile long acked;
   private volatile FileChannel syncTarget;
+  /** Segments rotated out and not yet forced: the drain thread forces and closes them. */
+  private final ConcurrentLinkedQueue<FileChannel> retired = new ConcurrentLinkedQueue<>();
 
   Journal(Path directory, String chainId, long rotateBytes) {
     this.current = directory.resolve("audit-journal-" + chainId + ".jsonl");
@@ -101,53 +105,32 @@ final class Journal implements Closeable {
     return new Recovered(last, ackedSeq, unacked);
   }
 
-  /** Appends the group with one write; no fsync. Rotates first when the current segment is full and may go. */
-  void append(List<AuditEvent> events) throws IOException {
-    List<byte[]> lines = new ArrayList<>(events.size());
-    for (AuditEvent e : events) {
-      lines.add(AuditJson.toJsonBytes(e));
-    }
-    if (!events.isEmpty()) {
-      append(lines, events.get(events.size() - 1).seq());
-    }
-  }
-
-  /** As {@link #append(List)}, with the events' canonical JSON already made (no newline); {@code lastSeq}: the last's. */
-  void append(List<byte[]> lines, long lastSeq) throws IOException {
-    if (lines.isEmpty()) {
-      return;
-    }
+  /** Appends one event's canonical JSON (no newline) with one write; {@code seq}: the event's. */
+  void append(byte[] line, long seq) throws IOException {
     if (size >= rotateBytes && previousLastSeq <= acked) {
       rotate();
     }
-    int total = 0;
-    for (byte[] line : lines) {
-      total += line.length + 1;
+    int n = line.length + 1;
+    if (one.capacity() < n) {
+      one = ByteBuffer.allocateDirect(Math.max(n, one.capacity() * 2));
     }
-    byte[] group = new byte[total];
-    int at = 0;
-    for (byte[] line : lines) {
-      System.arraycopy(line, 0, group, at, line.length);
-      at += line.length;
-      group[at++] = '\n';
-    }
-    ByteBuffer buf = ByteBuffer.wrap(group);
+    ByteBuffer buf = one.clear();
+    buf.put(line).put((byte) '\n').flip();
     long position = size;
     while (buf.hasRemaining()) {
       position += channel.write(buf, position);
     }
     size = position;
-    currentLastSeq = lastSeq;
+    currentLastSeq = seq;
   }
 
   private void rotate() throws IOException {
-    channel.force(false);
     Files.move(current, previous, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     FileChannel old = channel;
     channel = FileChannel.open(current, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
         StandardOpenOption.WRITE);
+    retired.add(old); // before the new target: a sync that sees the new one forces the old one too
     syncTarget = channel;
-    old.close();
     previousLastSeq = currentLastSeq;
     size = 0;
   }
@@ -166,12 +149,18 @@ final class Journal implements Closeable {
     }
   }
 
-  /** Forces the journal to disk (the power-loss bound). Drain thread; harmless if a rotation raced it. */
+  /** Forces the journal to disk (the power-loss bound), rotated-out segments first. Drain thread. */
   void sync() throws IOException {
-    try {
-      syncTarget.force(false);
-    } catch (ClosedChannelException rotated) {
-      // the rotation forced the old segment before closing it
+    forceRetired();
+    syncTarget.force(false);
+  }
+
+  private void forceRetired() throws IOException {
+    FileChannel old;
+    while ((old = retired.peek()) != null) {
+      old.force(false);
+      old.close();
+      retired.poll();
     }
   }
 
@@ -182,6 +171,7 @@ final class Journal implements Closeable {
   @Override
   public void close() throws IOException {
     try {
+      forceRetired();
       if (channel != null) {
         channel.force(false);
         channel.close();

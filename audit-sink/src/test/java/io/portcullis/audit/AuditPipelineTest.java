@@ -92,29 +92,43 @@ class AuditPipelineTest {
   }
 
   @Test
-  void journaledCompletesOnTheCallersExecutorAndTheEventsReachTheSinkInOrder() throws Exception {
-    java.util.concurrent.ExecutorService loop = java.util.concurrent.Executors.newSingleThreadExecutor(
-        r -> new Thread(r, "test-event-loop"));
+  void journaledCompletesOnTheCallersThreadAndEventsFromManyThreadsFormOneChain() throws Exception {
+    java.util.concurrent.ExecutorService loops = java.util.concurrent.Executors.newFixedThreadPool(4);
     AuditPipeline p = pipeline("gw-loop");
     p.start().block(Duration.ofSeconds(10));
+    List<String> strays = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.concurrent.atomic.AtomicInteger completed = new java.util.concurrent.atomic.AtomicInteger();
     try {
-      List<String> threads = new java.util.concurrent.CopyOnWriteArrayList<>();
-      for (int i = 0; i < 30; i++) {
-        p.journaled(request(i), i % 10 == 0, loop).doOnSuccess(v -> threads.add(Thread.currentThread().getName()))
-            .block(Duration.ofSeconds(5));
+      List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+      for (int t = 0; t < 4; t++) {
+        int base = t * 50;
+        done.add(loops.submit(() -> {
+          for (int i = base; i < base + 50; i++) {
+            String caller = Thread.currentThread().getName();
+            // completes while subscribing, on the caller's thread: the response goes on where it is written
+            p.journaled(request(i), i % 10 == 0).doOnSuccess(v -> {
+              completed.incrementAndGet();
+              if (!Thread.currentThread().getName().equals(caller)) {
+                strays.add(Thread.currentThread().getName());
+              }
+            }).subscribe(null, e -> strays.add(e.toString()));
+          }
+        }));
       }
-      // on the executor, or on the subscriber's own thread when the event was journaled before it subscribed: never
-      // on the journal thread or a parallel worker
-      assertThat(threads).hasSize(30).contains("test-event-loop")
-          .allMatch(t -> t.equals("test-event-loop") || t.equals("main"));
+      for (var f : done) {
+        f.get(10, java.util.concurrent.TimeUnit.SECONDS);
+      }
       p.flush().block(Duration.ofSeconds(10));
     } finally {
       p.close();
-      loop.shutdown();
+      loops.shutdown();
     }
-    assertThat(AuditFixtures.seqs(PG, "gw-loop")).containsExactlyElementsOf(oneTo(30));
+    assertThat(strays).isEmpty();
+    assertThat(completed).hasValue(200);
+    assertThat(AuditFixtures.seqs(PG, "gw-loop")).containsExactlyElementsOf(oneTo(200));
     VerificationReport report = verifier.verify("gw-loop", 1, Long.MAX_VALUE).block();
     assertThat(report.ok()).as(report.render()).isTrue();
+    assertThat(report.eventsChecked()).isEqualTo(200);
   }
 
   @Test

@@ -15,14 +15,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Executor;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.http.server.reactive.ServerHttpRequestDecorator;
 import org.springframework.web.server.ServerWebExchange;
 import reactor.core.publisher.Mono;
-import reactor.netty.Connection;
 
 /**
  * Turns a finished request into its one audit event (DESIGN.md §7) and hands it to the pipeline without blocking.
@@ -74,9 +71,7 @@ public final class AuditRecorder {
     if (lineage != null) {
       lineage.record(event);
     }
-    Executor loop = eventLoop(exchange);
-    boolean pushNow = AuditGate.needsDurable(event.tier());
-    return (loop == null ? pipeline.journaled(event, pushNow) : pipeline.journaled(event, pushNow, loop))
+    return pipeline.journaled(event, AuditGate.needsDurable(event.tier()))
         .onErrorResume(e -> {
           log.warn("audit event of request {} not journaled: {}", event.requestId(), e.toString());
           return Mono.empty();
@@ -124,19 +119,6 @@ public final class AuditRecorder {
         .build();
     counted(event);
     pipeline.emit(event);
-  }
-
-  /**
-   * The event loop of the request's connection: the journal thread hands the "journaled" signal straight to it, so
-   * the held last bytes go out from the thread that writes them anyway (no hop through a parallel worker and back).
-   */
-  private static @Nullable Executor eventLoop(ServerWebExchange exchange) {
-    try {
-      return ServerHttpRequestDecorator.getNativeRequest(exchange.getRequest()) instanceof Connection c
-          ? c.channel().eventLoop() : null;
-    } catch (IllegalArgumentException | IllegalStateException notNetty) {
-      return null;
-    }
   }
 
   private void counted(AuditEvent event) {
