@@ -25,12 +25,12 @@ import reactor.core.scheduler.Schedulers;
  * The gateway's audit emitter: one per gateway instance, i.e. one hash chain ({@code chain_id}).
  *
  * <p>{@link #emit} seals the event on the caller's thread: under a short lock it assigns {@code seq} and the hash chain
- * and appends the event's line to the write-ahead {@link Journal} (a {@code write()} into the page cache, no fsync),
- * then hands it to the drainer through a lock-free queue. So when {@link #journaled} completes (at once, on the
- * caller's thread) the event survives the death of the process, and a restart replays what the sink had not taken.
- * The lock holds no I/O that can wait on a device, and a request pays no thread hand-off: a journal thread woken per
- * request, and the signal back to the event loop, cost more CPU than the sealing they moved off it (load-tests/
- * RESULTS.md, 2026-12-06). A drain thread batches the journaled events (up to {@code batchSize}, or
+ * and copies the event's line into the write-ahead {@link Journal}'s memory-mapped segment (in the page cache at once;
+ * no system call, no fsync), then hands it to the drainer through a lock-free queue. So when {@link #journaled}
+ * completes (at once, on the caller's thread) the event survives the death of the process, and a restart replays what
+ * the sink had not taken. An event loop that emits does no file I/O, and a request pays no thread hand-off: a journal
+ * thread woken per request, and its signal back to the event loop, cost more CPU than the sealing they moved off it
+ * (load-tests/RESULTS.md, 2026-12-06). A drain thread batches the journaled events (up to {@code batchSize}, or
  * {@code batchInterval} after the first event, or at once when a {@link #durable} caller waits), writes each batch to
  * the sink and fsyncs the journal (so a power loss can take at most the events since the last batch). When the sink fails, times out, or falls behind (more than
  * {@code queueCapacity} events waiting), batches go to the fsync'd spill file instead; the sink is probed with
@@ -109,7 +109,7 @@ public final class AuditPipeline implements AutoCloseable {
   private String persistedHash;
   private long checkpointSeq;
   private long lastCheckpointNanos;
-  /** Entries taken from the journal thread so far. */
+  /** Entries taken from the sealed queue so far. */
   private long sealedTaken;
 
   private AuditPipeline(Builder b) {
@@ -117,7 +117,7 @@ public final class AuditPipeline implements AutoCloseable {
     this.headSource = b.headSource != null ? b.headSource : b.sink instanceof ChainHeadSource h ? h : null;
     this.chainId = b.chainId;
     this.spill = new SpillFile(b.spillDirectory.resolve("audit-spill-" + b.chainId + ".jsonl"));
-    this.journal = new Journal(b.spillDirectory, b.chainId, b.journalRotateBytes);
+    this.journal = new Journal(b.spillDirectory, b.chainId, b.journalRotateBytes, sealLock);
     this.batchSize = b.batchSize;
     this.batchIntervalNanos = b.batchInterval.toNanos();
     this.queueCapacity = b.queueCapacity;
@@ -609,6 +609,7 @@ public final class AuditPipeline implements AutoCloseable {
     try {
       journal.sync();
       journal.acked(seq);
+      journal.rotateIfDue();
     } catch (IOException | RuntimeException ex) {
       // a stale mark only replays more at the next start; the sinks skip event ids they have
       log.debug("audit chain {}: journal mark not advanced to {} ({})", chainId, seq, ex.toString());

@@ -4,6 +4,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,23 +13,29 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * The write-ahead journal every sealed event passes through before its request's response is allowed to complete:
- * canonical JSON lines, each appended with one {@code write()} by the thread that sealed it, under the pipeline's seal
- * lock. A {@code write()} is in the kernel's page cache when it returns, so it survives the death of the process
- * (kill -9, OOM kill) without an fsync per request; {@link #sync()} forces it to disk once per sink batch (drain
- * thread), which bounds what a power loss can take to the events since the last batch. Nothing on the appending side
- * forces or waits for the disk: a rotated-out segment is forced by the next {@link #sync()}.
+ * canonical JSON lines, each copied by the thread that sealed it, under the pipeline's seal lock, into a
+ * memory-mapped (shared) region of the current segment. A store into a shared mapping is in the kernel's page cache
+ * at once, so it survives the death of the process (kill -9, OOM kill) with neither a system call nor an fsync per
+ * request: the event loops that seal never do file I/O. {@link #sync()} forces the segment to disk once per sink
+ * batch (drain thread), which bounds what a power loss can take to the events since the last batch.
+ *
+ * <p>A segment's file is longer than its lines (the mapped region's zeros, sparse on disk); a reader stops at the first
+ * NUL, which JSON text never holds, and cuts a line without its newline (torn by a death mid-copy: the newline is
+ * stored last). Closing truncates the file to its lines.
  *
  * <p>An {@code .acked} marker holds the highest seq known to be in the sink or the fsync'd spill file (written with
  * {@code pwrite}, no fsync: after a power loss a stale marker only means more replays, which the sinks skip by
  * event_id). At start, the events after the marker are recovered and replayed; the journal's last event is also the
  * chain head, so a restart continues the chain for sinks that cannot tell their head (Kafka, files).
  *
- * <p>Two segments: when the current one passes {@code rotateBytes} and every event of the previous one is acked, the
- * current one becomes the previous one (an atomic rename) and a new one starts. Nothing is ever copied.
+ * <p>Two segments: once the current one passes {@code rotateBytes} and every event of the previous one is acked, the
+ * drain thread makes the current one the previous one (an atomic rename) and maps a new one; it prepares the new file
+ * outside the lock, so the appenders wait only for two renames. Nothing is ever copied. An append that finds its
+ * region full (the previous segment still unacked, e.g. while the sink and the spill file both fail) maps the next
+ * region of the same file itself: the segment grows instead of refusing the event.
  */
 final class Journal implements Closeable {
 
@@ -36,12 +43,16 @@ final class Journal implements Closeable {
 
   private final Path current;
   private final Path previous;
+  private final Path next;
   private final Path marker;
   private final long rotateBytes;
+  private final long regionBytes;
+  private final Object lock;
 
-  // appending threads, under the pipeline's seal lock (and start-up before any)
+  // under lock (and start-up before any append)
   private FileChannel channel;
-  private ByteBuffer one = ByteBuffer.allocateDirect(4096); // direct: write() copies a heap buffer first
+  private MappedByteBuffer region;
+  /** Where the lines end in the current segment's file. */
   private long size;
   private long currentLastSeq;
   private long previousLastSeq;
@@ -51,14 +62,19 @@ final class Journal implements Closeable {
   private final ByteBuffer markerBuffer = ByteBuffer.allocate(MARKER_WIDTH + 1);
   private volatile long acked;
   private volatile FileChannel syncTarget;
-  /** Segments rotated out and not yet forced: the drain thread forces and closes them. */
-  private final ConcurrentLinkedQueue<FileChannel> retired = new ConcurrentLinkedQueue<>();
 
-  Journal(Path directory, String chainId, long rotateBytes) {
+  /**
+   * @param lock what appenders hold around {@link #append} (the pipeline's seal lock); the rotation takes it too
+   */
+  Journal(Path directory, String chainId, long rotateBytes, Object lock) {
     this.current = directory.resolve("audit-journal-" + chainId + ".jsonl");
     this.previous = directory.resolve("audit-journal-" + chainId + ".prev.jsonl");
+    this.next = directory.resolve("audit-journal-" + chainId + ".next.jsonl");
     this.marker = directory.resolve("audit-journal-" + chainId + ".acked");
     this.rotateBytes = rotateBytes;
+    // room past the rotation point, so the drain thread has time to rotate before an append must map more itself
+    this.regionBytes = rotateBytes + Math.max(rotateBytes, 1 << 20);
+    this.lock = lock;
   }
 
   Path path() {
@@ -72,6 +88,7 @@ final class Journal implements Closeable {
   /** Opens (creating) the journal; reads the previous and current segments, cutting a torn last line. */
   Recovered open() throws IOException {
     Files.createDirectories(current.toAbsolutePath().getParent());
+    Files.deleteIfExists(next); // a rotation that died before its renames
     markerChannel = FileChannel.open(marker, StandardOpenOption.CREATE, StandardOpenOption.READ,
         StandardOpenOption.WRITE);
     long ackedSeq = readMarker();
@@ -80,59 +97,82 @@ final class Journal implements Closeable {
     AuditEvent last = null;
     if (Files.exists(previous)) {
       try (FileChannel prev = FileChannel.open(previous, StandardOpenOption.READ)) {
-        AuditEvent l = read(prev, prev.size(), ackedSeq, unacked);
-        if (l != null) {
-          last = l;
-          previousLastSeq = l.seq();
+        Lines l = read(prev, ackedSeq, unacked);
+        if (l.last() != null) {
+          last = l.last();
+          previousLastSeq = l.last().seq();
         }
       }
     }
     channel = FileChannel.open(current, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-    long end = channel.size();
-    while (end > 0 && byteAt(channel, end - 1) != '\n') {
-      end--;
+    Lines l = read(channel, ackedSeq, unacked);
+    if (l.last() != null) {
+      last = l.last();
+      currentLastSeq = l.last().seq();
     }
-    if (end != channel.size()) {
-      channel.truncate(end);
-    }
-    AuditEvent l = read(channel, end, ackedSeq, unacked);
-    if (l != null) {
-      last = l;
-      currentLastSeq = l.seq();
-    }
-    size = end;
+    channel.truncate(l.end());
+    size = l.end();
+    region = channel.map(FileChannel.MapMode.READ_WRITE, size, regionBytes);
     syncTarget = channel;
     return new Recovered(last, ackedSeq, unacked);
   }
 
-  /** Appends one event's canonical JSON (no newline) with one write; {@code seq}: the event's. */
+  /** Appends one event's canonical JSON (no newline); {@code seq}: the event's. The caller holds the lock. */
   void append(byte[] line, long seq) throws IOException {
-    if (size >= rotateBytes && previousLastSeq <= acked) {
-      rotate();
-    }
     int n = line.length + 1;
-    if (one.capacity() < n) {
-      one = ByteBuffer.allocateDirect(Math.max(n, one.capacity() * 2));
+    if (region.remaining() < n) {
+      region = channel.map(FileChannel.MapMode.READ_WRITE, size, Math.max(regionBytes, n));
     }
-    ByteBuffer buf = one.clear();
-    buf.put(line).put((byte) '\n').flip();
-    long position = size;
-    while (buf.hasRemaining()) {
-      position += channel.write(buf, position);
+    int at = region.position();
+    try {
+      region.put(line);
+      region.put((byte) '\n'); // last: a line is whole once its newline is there
+    } catch (RuntimeException | InternalError fault) { // InternalError: the mapping's page could not be had (disk full)
+      region.position(at); // the next line overwrites the torn one
+      throw new IOException("journal region not writable", fault);
     }
-    size = position;
+    size += n;
     currentLastSeq = seq;
   }
 
-  private void rotate() throws IOException {
-    Files.move(current, previous, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    FileChannel old = channel;
-    channel = FileChannel.open(current, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-        StandardOpenOption.WRITE);
-    retired.add(old); // before the new target: a sync that sees the new one forces the old one too
-    syncTarget = channel;
-    previousLastSeq = currentLastSeq;
-    size = 0;
+  /**
+   * Rotates the segments once the current one passes {@code rotateBytes} and the previous one is acked: the new file
+   * is opened and mapped before taking the lock, the renames are made under it, the old segment is cut to its lines,
+   * forced and closed after it. Drain thread.
+   */
+  void rotateIfDue() throws IOException {
+    synchronized (lock) {
+      if (size < rotateBytes || previousLastSeq > acked) {
+        return;
+      }
+    }
+    FileChannel fresh = FileChannel.open(next, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+        StandardOpenOption.READ, StandardOpenOption.WRITE);
+    MappedByteBuffer freshRegion;
+    FileChannel old;
+    long oldSize;
+    try {
+      freshRegion = fresh.map(FileChannel.MapMode.READ_WRITE, 0, regionBytes);
+      synchronized (lock) {
+        Files.move(current, previous, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        Files.move(next, current, StandardCopyOption.ATOMIC_MOVE);
+        old = channel;
+        oldSize = size;
+        channel = fresh;
+        region = freshRegion;
+        syncTarget = fresh;
+        previousLastSeq = currentLastSeq;
+        size = 0;
+      }
+    } catch (IOException | RuntimeException e) {
+      fresh.close();
+      Files.deleteIfExists(next);
+      throw e;
+    }
+    try (old) {
+      old.truncate(oldSize);
+      old.force(false);
+    }
   }
 
   /** Everything up to {@code seq} is in the sink or the fsync'd spill file. Drain thread. */
@@ -149,32 +189,29 @@ final class Journal implements Closeable {
     }
   }
 
-  /** Forces the journal to disk (the power-loss bound), rotated-out segments first. Drain thread. */
+  /**
+   * Forces the current segment to disk (the power-loss bound): an fsync writes back the pages the mapping dirtied as
+   * any others. Drain thread, which also rotates, so the target is never closed under it.
+   */
   void sync() throws IOException {
-    forceRetired();
     syncTarget.force(false);
-  }
-
-  private void forceRetired() throws IOException {
-    FileChannel old;
-    while ((old = retired.peek()) != null) {
-      old.force(false);
-      old.close();
-      retired.poll();
-    }
   }
 
   long ackedSeq() {
     return acked;
   }
 
+  /** Cuts the current segment to its lines, forces and closes it. No append may follow. */
   @Override
   public void close() throws IOException {
     try {
-      forceRetired();
       if (channel != null) {
-        channel.force(false);
-        channel.close();
+        synchronized (lock) {
+          region = null;
+          channel.truncate(size);
+          channel.force(false);
+          channel.close();
+        }
       }
     } finally {
       if (markerChannel != null) {
@@ -197,43 +234,44 @@ final class Journal implements Closeable {
     }
   }
 
-  /** Reads the complete lines before {@code end}; collects those after {@code ackedSeq}; returns the last. */
-  private static AuditEvent read(FileChannel ch, long end, long ackedSeq, List<AuditEvent> unacked)
-      throws IOException {
+  /** The whole lines of a segment: the last event, and where the last newline ends. */
+  private record Lines(AuditEvent last, long end) {
+  }
+
+  /** Reads the whole lines up to the first NUL or the end; collects those after {@code ackedSeq}. */
+  private static Lines read(FileChannel ch, long ackedSeq, List<AuditEvent> unacked) throws IOException {
     AuditEvent last = null;
     ByteBuffer buf = ByteBuffer.allocate(1 << 16);
     ByteArrayOutputStream line = new ByteArrayOutputStream(1024);
     long position = 0;
-    while (position < end) {
+    long end = 0;
+    long length = ch.size();
+    while (position < length) {
       buf.clear();
-      if (end - position < buf.capacity()) {
-        buf.limit((int) (end - position));
-      }
       int n = ch.read(buf, position);
       if (n <= 0) {
         break;
       }
       byte[] block = buf.array();
       for (int i = 0; i < n; i++) {
-        if (block[i] == '\n') {
+        byte b = block[i];
+        if (b == 0) {
+          return new Lines(last, end); // the mapped region's zeros: the lines end here
+        }
+        if (b == '\n') {
           AuditEvent e = AuditJson.fromJson(line.toByteArray());
           line.reset();
           last = e;
+          end = position + i + 1;
           if (e.seq() != null && e.seq() > ackedSeq) {
             unacked.add(e);
           }
         } else {
-          line.write(block[i]);
+          line.write(b);
         }
       }
       position += n;
     }
-    return last;
-  }
-
-  private static byte byteAt(FileChannel ch, long position) throws IOException {
-    ByteBuffer one = ByteBuffer.allocate(1);
-    ch.read(one, position);
-    return one.get(0);
+    return new Lines(last, end);
   }
 }

@@ -36,6 +36,12 @@ class AuditPipelineRestartTest {
    */
   static void survivesDeathAfterJournaling(AuditSink first, Supplier<AuditSink> second, String chainId, Path spillDir,
       Supplier<List<AuditEvent>> stored) throws Exception {
+    survivesDeathAfterJournaling(first, second, chainId, spillDir, stored, () -> { });
+  }
+
+  /** As above, with {@code atDeath} run between the "kill" and the restart (what else the death left behind). */
+  static void survivesDeathAfterJournaling(AuditSink first, Supplier<AuditSink> second, String chainId, Path spillDir,
+      Supplier<List<AuditEvent>> stored, ThrowingRunnable atDeath) throws Exception {
     AuditPipeline p1 = pipeline(first, chainId, spillDir).build();
     p1.start().block(Duration.ofSeconds(10));
     for (int i = 0; i < 25; i++) {
@@ -47,6 +53,7 @@ class AuditPipelineRestartTest {
     }
     p1.halt();
     assertThat(stored.get()).as("written before the crash").hasSize(25);
+    atDeath.run();
 
     AuditPipeline p2 = pipeline(second.get(), chainId, spillDir).build();
     p2.start().block(Duration.ofSeconds(10));
@@ -84,6 +91,50 @@ class AuditPipelineRestartTest {
         throw new UncheckedIOException(e);
       }
     });
+  }
+
+  interface ThrowingRunnable {
+    void run() throws Exception;
+  }
+
+  @Test
+  void aLineTornByTheDeathIsCutAndTheChainContinuesFromTheLastWholeOne() throws Exception {
+    Path files = dir.resolve("audit");
+    Path spill = dir.resolve("spill");
+    JsonLinesAuditSink first = new JsonLinesAuditSink(files, "audit-gw-torn", 1 << 20);
+    JsonLinesAuditSink second = new JsonLinesAuditSink(files, "audit-gw-torn", 1 << 20);
+    survivesDeathAfterJournaling(first, () -> second, "gw-torn", spill, () -> {
+      try {
+        return JsonLinesAuditSink.readAll(second.files());
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }, () -> {
+      // the process died while copying the next event into the mapped journal: its first bytes, no newline
+      Path journal = spill.resolve("audit-journal-gw-torn.jsonl");
+      byte[] bytes = Files.readAllBytes(journal);
+      int end = 0;
+      while (end < bytes.length && bytes[end] != 0) {
+        end++;
+      }
+      assertThat(end).as("the mapped region's zeros follow the lines").isLessThan(bytes.length);
+      assertThat(bytes[end - 1]).isEqualTo((byte) '\n');
+      byte[] torn = "{\"actor_id\":\"someone\",\"app_id\":\"app-".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(journal,
+          java.nio.file.StandardOpenOption.WRITE)) {
+        ch.write(java.nio.ByteBuffer.wrap(torn), end);
+      }
+    });
+
+    // the restart wrote its own lines where the torn one began: the journal reads whole again at the next start
+    AuditPipeline p3 = pipeline(second, "gw-torn", spill).build();
+    p3.start().block(Duration.ofSeconds(10));
+    p3.emit(AuditFixtures.request(35));
+    p3.flush().block(Duration.ofSeconds(10));
+    p3.close();
+    List<AuditEvent> events = JsonLinesAuditSink.readAll(second.files());
+    assertThat(events).extracting(AuditEvent::seq)
+        .containsExactlyInAnyOrderElementsOf(LongStream.rangeClosed(1, 36).boxed().toList());
   }
 
   @Test
