@@ -84,17 +84,19 @@ class AuditPipelineRestartTest {
     Path spill = dir.resolve("spill");
     JsonLinesAuditSink first = new JsonLinesAuditSink(files, "audit-gw-file", 1 << 20);
     JsonLinesAuditSink second = new JsonLinesAuditSink(files, "audit-gw-file", 1 << 20);
-    survivesDeathAfterJournaling(first, () -> second, "gw-file", spill, () -> {
-      try {
-        return JsonLinesAuditSink.readAll(second.files());
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    });
+    survivesDeathAfterJournaling(first, () -> second, "gw-file", spill, () -> stored(second));
   }
 
   interface ThrowingRunnable {
     void run() throws Exception;
+  }
+
+  static List<AuditEvent> stored(JsonLinesAuditSink sink) {
+    try {
+      return JsonLinesAuditSink.readAll(sink.files());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   @Test
@@ -103,13 +105,7 @@ class AuditPipelineRestartTest {
     Path spill = dir.resolve("spill");
     JsonLinesAuditSink first = new JsonLinesAuditSink(files, "audit-gw-torn", 1 << 20);
     JsonLinesAuditSink second = new JsonLinesAuditSink(files, "audit-gw-torn", 1 << 20);
-    survivesDeathAfterJournaling(first, () -> second, "gw-torn", spill, () -> {
-      try {
-        return JsonLinesAuditSink.readAll(second.files());
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }, () -> {
+    survivesDeathAfterJournaling(first, () -> second, "gw-torn", spill, () -> stored(second), () -> {
       // the process died while copying the next event into the mapped journal: its first bytes, no newline
       Path journal = spill.resolve("audit-journal-gw-torn.jsonl");
       byte[] bytes = Files.readAllBytes(journal);
