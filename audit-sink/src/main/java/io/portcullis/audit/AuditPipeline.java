@@ -197,22 +197,22 @@ public final class AuditPipeline implements AutoCloseable {
     t.setDaemon(true);
     drainer = t;
     List<Entry> sealedEarly = new ArrayList<>();
-    Throwable failure = null;
+    List<Throwable> failures = new ArrayList<>();
     synchronized (sealLock) {
       chain = new HashChain(chainId, head.seq(), head.hash());
       lastSeq = head.seq();
       for (Entry e : early) {
-        Throwable f = sealAndJournal(e);
-        failure = failure == null ? f : failure;
+        failures.add(sealAndJournal(e));
         sealedEarly.add(e);
       }
       early.clear();
       state.set(RUNNING);
     }
     t.start();
-    for (Entry e : sealedEarly) {
+    for (int i = 0; i < sealedEarly.size(); i++) {
+      Entry e = sealedEarly.get(i);
       if (e.journaled != null) {
-        signal(e.journaled, failure);
+        signal(e.journaled, failures.get(i));
       }
     }
   }

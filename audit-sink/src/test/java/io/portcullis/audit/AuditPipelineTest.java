@@ -92,6 +92,24 @@ class AuditPipelineTest {
   }
 
   @Test
+  void eventsJournaledBeforeTheStartCompleteWhenTheStartHasSealedThem() throws Exception {
+    AuditPipeline p = pipeline("gw-early");
+    java.util.concurrent.atomic.AtomicInteger completed = new java.util.concurrent.atomic.AtomicInteger();
+    p.emit(request(0));
+    p.journaled(request(1)).subscribe(v -> { }, e -> { }, completed::incrementAndGet);
+    p.journaled(request(2)).subscribe(v -> { }, e -> { }, completed::incrementAndGet);
+    assertThat(completed).as("not journaled before the start").hasValue(0);
+
+    p.start().block(Duration.ofSeconds(10));
+    assertThat(completed).hasValue(2);
+    p.flush().block(Duration.ofSeconds(10));
+    p.close();
+
+    assertThat(AuditFixtures.seqs(PG, "gw-early")).containsExactlyElementsOf(oneTo(3));
+    assertThat(verifier.verify("gw-early", 1, Long.MAX_VALUE).block().ok()).isTrue();
+  }
+
+  @Test
   void journaledCompletesOnTheCallersThreadAndEventsFromManyThreadsFormOneChain() throws Exception {
     java.util.concurrent.ExecutorService loops = java.util.concurrent.Executors.newFixedThreadPool(4);
     AuditPipeline p = pipeline("gw-loop");
