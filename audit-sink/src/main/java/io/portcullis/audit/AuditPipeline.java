@@ -70,7 +70,6 @@ public final class AuditPipeline implements AutoCloseable {
   private final Clock clock;
 
   private final ConcurrentLinkedQueue<Entry> sealedQueue = new ConcurrentLinkedQueue<>();
-  private final AtomicLong journalFailures = new AtomicLong();
   private final AtomicLong queued = new AtomicLong();
   private final AtomicLong written = new AtomicLong();
   private final AtomicLong spilled = new AtomicLong();
@@ -336,7 +335,6 @@ public final class AuditPipeline implements AutoCloseable {
         }
       } catch (IOException | RuntimeException ex) {
         failure = ex;
-        journalFailures.incrementAndGet();
         if (journalHealthy) {
           journalHealthy = false;
           log.error("audit chain {}: cannot append to journal {}; events go on to the sink from memory", chainId,

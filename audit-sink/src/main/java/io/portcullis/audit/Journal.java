@@ -197,10 +197,6 @@ final class Journal implements Closeable {
     syncTarget.force(false);
   }
 
-  long ackedSeq() {
-    return acked;
-  }
-
   /** Cuts the current segment to its lines, forces and closes it. No append may follow. */
   @Override
   public void close() throws IOException {

@@ -91,6 +91,15 @@ class AuditPipelineRestartTest {
     void run() throws Exception;
   }
 
+  /** A start, one event, a flush and a graceful close. */
+  static void runOnce(AuditSink sink, String chainId, Path spillDir, int request) {
+    AuditPipeline p = pipeline(sink, chainId, spillDir).build();
+    p.start().block(Duration.ofSeconds(10));
+    p.emit(AuditFixtures.request(request));
+    p.flush().block(Duration.ofSeconds(10));
+    p.close();
+  }
+
   static List<AuditEvent> stored(JsonLinesAuditSink sink) {
     try {
       return JsonLinesAuditSink.readAll(sink.files());
@@ -123,12 +132,8 @@ class AuditPipelineRestartTest {
     });
 
     // the restart wrote its own lines where the torn one began: the journal reads whole again at the next start
-    AuditPipeline p3 = pipeline(second, "gw-torn", spill).build();
-    p3.start().block(Duration.ofSeconds(10));
-    p3.emit(AuditFixtures.request(35));
-    p3.flush().block(Duration.ofSeconds(10));
-    p3.close();
-    List<AuditEvent> events = JsonLinesAuditSink.readAll(second.files());
+    runOnce(second, "gw-torn", spill, 35);
+    List<AuditEvent> events = stored(second);
     assertThat(events).extracting(AuditEvent::seq)
         .containsExactlyInAnyOrderElementsOf(LongStream.rangeClosed(1, 36).boxed().toList());
   }
@@ -152,12 +157,8 @@ class AuditPipelineRestartTest {
     }
     assertThat(Files.size(spill.resolve("audit-journal-gw-rot.jsonl"))).isLessThan(8192);
 
-    AuditPipeline p2 = pipeline(sink, "gw-rot", spill).build();
-    p2.start().block(Duration.ofSeconds(10));
-    p2.emit(AuditFixtures.request(40));
-    p2.flush().block(Duration.ofSeconds(10));
-    p2.close();
-    List<AuditEvent> events = JsonLinesAuditSink.readAll(sink.files());
+    runOnce(sink, "gw-rot", spill, 40);
+    List<AuditEvent> events = stored(sink);
     assertThat(events).extracting(AuditEvent::seq)
         .containsExactlyElementsOf(LongStream.rangeClosed(1, 41).boxed().toList());
     assertThat(AuditVerifier.verify("gw-rot", 1, Long.MAX_VALUE, events, HashChain.GENESIS, List.of(), null, null)
